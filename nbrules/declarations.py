@@ -1,0 +1,272 @@
+"""Reading a notebook's own declarations from its ``parameters`` cell.
+
+A notebook task is a jupytext script (percent or light format) whose cell tagged
+``parameters`` assigns ``product`` (and usually ``upstream``) as Python literals::
+
+    # %% tags=["parameters"]
+    upstream = ["get-data"]
+    product = {"nb": "clean.ipynb", "data": "clean.parquet"}
+    sample_frac = 1.0
+
+The cell is parsed with :mod:`ast`; values are read with :func:`ast.literal_eval`.
+Notebook code is never imported or executed here.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import nbformat
+
+from .errors import DeclarationError
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+NB_KEY = "nb"
+RESERVED = ("upstream", "product", "resources")
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One notebook task: what it reads, what it writes, its parameter defaults.
+
+    ``products`` maps a product key to a path as written (relative to the output
+    root); a single-path product is stored under ``nb`` with ``single=True`` and is
+    injected back as a plain string.
+    """
+
+    name: str
+    source: Path
+    upstream: tuple[str, ...]
+    products: Mapping[str, str]
+    single: bool = False
+    params: Mapping[str, Any] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 1
+    lines: Mapping[str, int] = field(default_factory=dict)
+    declared: frozenset[str] = frozenset()
+
+    def line_of(self, name: str) -> int:
+        return self.lines.get(name, self.line)
+
+    @property
+    def notebook_product(self) -> str | None:
+        return self.products.get(NB_KEY)
+
+    @property
+    def data_products(self) -> dict[str, str]:
+        return {k: v for k, v in self.products.items() if k != NB_KEY}
+
+
+@dataclass(frozen=True, slots=True)
+class ParametersCell:
+    """The literal assignments of a parameters cell, with their line numbers."""
+
+    line: int
+    values: Mapping[str, Any]
+    lines: Mapping[str, int]
+    non_literal: frozenset[str] = frozenset()
+
+
+def read_notebook(path: Path, text: str | None = None) -> nbformat.NotebookNode:
+    """Read a jupytext script into a notebook; errors name the file."""
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    try:
+        return jupytext.reads(text, fmt="py")
+    except Exception as exc:  # jupytext raises many types on bad headers
+        raise DeclarationError(
+            f"cannot read as a jupytext notebook: {exc}",
+            path=path,
+            hint="keep notebooks in jupytext percent format ('# %%' cell markers)",
+        ) from exc
+
+
+def parameters_cell_index(nb: nbformat.NotebookNode) -> int | None:
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and PARAMETERS_TAG in cell.metadata.get("tags", []):
+            return index
+    return None
+
+
+def cell_line(text: str, source: str, start: int = 0) -> tuple[int, int]:
+    """1-based line where ``source`` starts in ``text`` (searching from ``start``)."""
+    first = next((ln for ln in source.splitlines() if ln.strip()), "")
+    offset = text.find(first, start) if first else -1
+    if offset < 0:
+        return 1, start
+    return text.count("\n", 0, offset) + 1, offset + len(first)
+
+
+def parse_parameters(source: str, path: Path, first_line: int) -> ParametersCell:
+    """Literal assignments of a parameters cell; line numbers are file lines."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise DeclarationError(
+            f"syntax error in parameters cell: {exc.msg}",
+            path=path,
+            line=first_line + (exc.lineno or 1) - 1,
+            hint="the parameters cell must be plain Python assignments",
+        ) from exc
+    values: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    non_literal: set[str] = set()
+    for node in tree.body:
+        target, value = _assignment(node)
+        if target is None or value is None:
+            continue
+        lines[target] = first_line + node.lineno - 1
+        try:
+            values[target] = ast.literal_eval(value)
+        except ValueError:
+            non_literal.add(target)
+            values.pop(target, None)
+    return ParametersCell(first_line, values, lines, frozenset(non_literal))
+
+
+def _assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+        if isinstance(target, ast.Name):
+            return target.id, node.value
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.target.id, node.value
+    return None, None
+
+
+def read_declaration(path: Path, name: str | None = None) -> Task | None:
+    """The task a notebook declares, or ``None`` if the file is not a notebook task."""
+    text = path.read_text(encoding="utf-8")
+    if PARAMETERS_TAG not in text:
+        return None
+    nb = read_notebook(path, text)
+    index = parameters_cell_index(nb)
+    if index is None:
+        return None
+    source = nb.cells[index].source
+    line, _ = cell_line(text, source)
+    cell = parse_parameters(source, path, line)
+    if "product" not in cell.lines and "upstream" not in cell.lines:
+        return None
+    return task_from_cell(path, name or path.stem, cell)
+
+
+def task_from_cell(
+    path: Path,
+    name: str,
+    cell: ParametersCell,
+    product: Any = None,
+    params: Mapping[str, Any] | None = None,
+) -> Task:
+    """Validate a parameters cell's declarations into a :class:`Task`.
+
+    ``product`` and ``params`` let another front end (``pipeline.yaml``) supply
+    values the notebook leaves as ``None``.
+    """
+    for key in ("upstream", "product", "resources"):
+        if key in cell.non_literal:
+            raise DeclarationError(
+                f"'{key}' must be a literal",
+                path=path,
+                line=cell.lines[key],
+                hint=f"write {key} as a plain list/dict/string literal; it is read, never executed",
+            )
+    upstream = _upstream(cell, path)
+    declared = cell.values.get("product")
+    products, single = _products(declared if product is None else product, cell, path)
+    defaults = {k: v for k, v in cell.values.items() if k not in RESERVED}
+    resources = cell.values.get("resources") or {}
+    if not isinstance(resources, dict) or not all(isinstance(k, str) for k in resources):
+        raise DeclarationError(
+            "'resources' must be a dict of resource names",
+            path=path,
+            line=cell.lines.get("resources", cell.line),
+            hint='resources = {"threads": 2, "mem_mb": 4000, "runtime": 30}',
+        )
+    return Task(
+        name=name,
+        source=path,
+        upstream=upstream,
+        products=products,
+        single=single,
+        params={**defaults, **(params or {})},
+        declared=frozenset(cell.lines) - set(RESERVED),
+        resources=resources,
+        line=cell.line,
+        lines=cell.lines,
+    )
+
+
+def _upstream(cell: ParametersCell, path: Path) -> tuple[str, ...]:
+    value = cell.values.get("upstream")
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    raise DeclarationError(
+        f"'upstream' must be None or a list of notebook names, got {value!r}",
+        path=path,
+        line=cell.lines.get("upstream", cell.line),
+        hint='upstream = ["get-data", "clean"]  (or upstream = None for a source notebook)',
+    )
+
+
+def _products(value: Any, cell: ParametersCell, path: Path) -> tuple[dict[str, str], bool]:
+    line = cell.lines.get("product", cell.line)
+    hint = 'product = {"nb": "clean.ipynb", "data": "clean.parquet"}  (or one path string)'
+    if value is None:
+        raise DeclarationError("'product' is not declared", path=path, line=line, hint=hint)
+    if isinstance(value, str) and value:
+        return {NB_KEY: value}, True
+    if isinstance(value, dict) and value:
+        bad = [k for k, v in value.items() if not (isinstance(k, str) and k.isidentifier())]
+        bad += [k for k, v in value.items() if not (isinstance(v, str) and v)]
+        if not bad:
+            return dict(value), False
+        raise DeclarationError(
+            f"'product' key {bad[0]!r} must be an identifier mapped to a path string",
+            path=path,
+            line=line,
+            hint=hint,
+        )
+    raise DeclarationError(
+        f"'product' must be a path string or a dict of paths, got {value!r}",
+        path=path,
+        line=line,
+        hint=hint,
+    )
+
+
+def code_cells(path: Path) -> list[tuple[str, int]]:
+    """(source, first file line) of each code cell a kernel would run.
+
+    A stale ``injected-parameters`` cell (e.g. left by papermill) is skipped: it is
+    replaced at execution time, never kept.
+    """
+    text = path.read_text(encoding="utf-8")
+    cells: list[tuple[str, int]] = []
+    offset = 0
+    for cell in read_notebook(path, text).cells:
+        if cell.cell_type != "code" or INJECTED_TAG in cell.metadata.get("tags", []):
+            continue
+        line, offset = cell_line(text, cell.source, offset)
+        cells.append((cell.source, line))
+    return cells
+
+
+def discover(folder: Path) -> list[Task]:
+    """Every notebook task declared by the ``.py`` files of ``folder`` (not recursive)."""
+    if not folder.is_dir():
+        raise DeclarationError(
+            "notebook folder does not exist",
+            path=folder,
+            hint="set config key nbrules: {notebooks: <folder>} relative to the Snakefile",
+        )
+    tasks = (read_declaration(path) for path in sorted(folder.glob("*.py")))
+    return [task for task in tasks if task is not None]

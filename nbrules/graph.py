@@ -1,0 +1,170 @@
+"""Tasks → a validated DAG.
+
+Checks, each reported at the offending notebook's line: duplicate task names (and
+names that collide once made rule identifiers), unknown upstream names (with a
+did-you-mean), cycles (printed ``a -> b -> a``), two tasks writing one product, and
+product paths that escape the output root.
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from .declarations import Task
+from .errors import Cycle, DuplicateName, DuplicateProduct, GraphError, UnknownUpstream
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """Validated tasks by name, in a deterministic topological order."""
+
+    tasks: Mapping[str, Task]
+    order: tuple[str, ...]
+
+    def __iter__(self) -> Iterable[Task]:  # type: ignore[override]
+        return (self.tasks[name] for name in self.order)
+
+    def downstream(self, name: str) -> set[str]:
+        """Every task that (transitively) depends on ``name``."""
+        found: set[str] = set()
+        frontier = [name]
+        while frontier:
+            current = frontier.pop()
+            for task in self.tasks.values():
+                if current in task.upstream and task.name not in found:
+                    found.add(task.name)
+                    frontier.append(task.name)
+        return found
+
+
+def rule_name(task_name: str) -> str:
+    """A valid Snakemake rule identifier for a task name (``get-data`` → ``get_data``)."""
+    name = re.sub(r"\W", "_", task_name)
+    if not name or name[0].isdigit() or keyword.iskeyword(name):
+        name = f"nb_{name}"
+    return name
+
+
+def normalize_product(path: str) -> str | None:
+    """The product path relative to the output root, or ``None`` if it escapes it."""
+    pure = PurePosixPath(path.replace("\\", "/"))
+    if pure.is_absolute():
+        return None
+    normal = posixpath.normpath(str(pure))
+    if normal == "." or normal == ".." or normal.startswith("../"):
+        return None
+    return normal
+
+
+def build(tasks: Iterable[Task]) -> Pipeline:
+    """Validate tasks and order them; raises a :class:`GraphError` subclass."""
+    by_name = _index(list(tasks))
+    _check_upstream(by_name)
+    _check_products(by_name)
+    return Pipeline(by_name, _toposort(by_name))
+
+
+def _index(tasks: list[Task]) -> dict[str, Task]:
+    by_name: dict[str, Task] = {}
+    by_rule: dict[str, Task] = {}
+    for task in tasks:
+        other = by_name.get(task.name) or by_rule.get(rule_name(task.name))
+        if other is not None:
+            raise DuplicateName(
+                f"notebook name '{task.name}' is also used by {other.source}",
+                path=task.source,
+                line=task.line,
+                hint="rename one of the notebooks (names are file stems; '-' and '_' "
+                "both become '_' in rule names)",
+            )
+        by_name[task.name] = task
+        by_rule[rule_name(task.name)] = task
+    return by_name
+
+
+def _check_upstream(by_name: Mapping[str, Task]) -> None:
+    for task in by_name.values():
+        for name in task.upstream:
+            if name in by_name and name != task.name:
+                continue
+            if name == task.name:
+                raise Cycle(
+                    f"notebook '{name}' lists itself as upstream",
+                    path=task.source,
+                    line=task.line_of("upstream"),
+                    hint=f"remove '{name}' from its own upstream list",
+                )
+            close = difflib.get_close_matches(name, list(by_name), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else (
+                f"known notebooks: {', '.join(sorted(by_name)) or '(none)'}"
+            )
+            raise UnknownUpstream(
+                f"unknown upstream '{name}'",
+                path=task.source,
+                line=task.line_of("upstream"),
+                hint=hint,
+            )
+
+
+def _check_products(by_name: Mapping[str, Task]) -> None:
+    owners: dict[str, Task] = {}
+    for task in by_name.values():
+        for key, path in task.products.items():
+            normal = normalize_product(path)
+            if normal is None:
+                raise GraphError(
+                    f"product '{key}' path {path!r} escapes the output folder",
+                    path=task.source,
+                    line=task.line_of("product"),
+                    hint="write product paths relative to the output root, without '..'",
+                )
+            other = owners.get(normal)
+            if other is not None:
+                raise DuplicateProduct(
+                    f"product {path!r} is also declared by '{other.name}' ({other.source})",
+                    path=task.source,
+                    line=task.line_of("product"),
+                    hint="give every notebook its own product paths",
+                )
+            owners[normal] = task
+
+
+def _toposort(by_name: Mapping[str, Task]) -> tuple[str, ...]:
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    for name in sorted(by_name):
+        _visit(name, by_name, state, order, [])
+    return tuple(order)
+
+
+def _visit(
+    name: str,
+    by_name: Mapping[str, Task],
+    state: dict[str, int],
+    order: list[str],
+    path: list[str],
+) -> None:
+    if state.get(name) == 2:
+        return
+    if state.get(name) == 1:
+        cycle = path[path.index(name):] + [name]
+        task = by_name[name]
+        raise Cycle(
+            f"cycle in upstream: {' -> '.join(cycle)}",
+            path=task.source,
+            line=task.line_of("upstream"),
+            hint="a notebook cannot depend on its own products; break one upstream link",
+        )
+    state[name] = 1
+    path.append(name)
+    for upstream in sorted(by_name[name].upstream):
+        _visit(upstream, by_name, state, order, path)
+    path.pop()
+    state[name] = 2
+    order.append(name)

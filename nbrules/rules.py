@@ -1,0 +1,129 @@
+"""Notebook tasks → Snakemake rule specs, consumed by the packaged ``notebooks.smk``.
+
+Each notebook becomes one rule:
+
+- ``input``: upstream data products (an upstream's executed notebook only when the
+  code reads ``upstream[name]["nb"]`` or it is the upstream's only product);
+- ``output``: the notebook's products; ``log``: outside the product files;
+- ``params``: the job spec (JSON) and the notebook's *code digest*. The ``.py``
+  source is deliberately not an ``input:``: Snakemake reruns a job and everything
+  downstream whenever an input is newer than an output, so a comment edit would
+  rebuild the world. The digest in ``params`` reruns exactly the notebooks whose
+  code (or local modules they import) really changed;
+- ``shell``: ``python -m nbrules run`` (a ``run:`` block would re-parse the
+  Snakefile in every job).
+"""
+
+from __future__ import annotations
+
+import ast
+import shlex
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import graph
+from .config import JobSpec, Settings, job_spec, settings
+from .declarations import NB_KEY, Task, code_cells, discover
+from .hashing import code_digest, python_source
+
+SNAKEMAKE_RESOURCES = ("mem_mb", "mem_mib", "disk_mb", "runtime", "gpu", "gpus",
+                       "slurm_partition", "slurm_extra", "slurm_account", "tmpdir",
+                       "constraint", "cpus_per_task", "nodes", "tasks", "qos")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """What one ``rule:`` block of ``notebooks.smk`` needs, fixed at definition time."""
+
+    name: str
+    task: str
+    input: list[str]
+    output: dict[str, str]
+    log: str
+    params: dict[str, str]
+    threads: int
+    resources: dict[str, Any] = field(default_factory=dict)
+    shell: str = ""
+
+
+def notebook_reads(task: Task) -> frozenset[str]:
+    """Upstream names whose executed notebook the code reads: ``upstream[n]["nb"]``."""
+    names: set[str] = set()
+    for source, _ in code_cells(task.source):
+        try:
+            tree = ast.parse(python_source(source))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            name = _upstream_nb_subscript(node)
+            if name is not None:
+                names.add(name)
+    return frozenset(names)
+
+
+def _upstream_nb_subscript(node: ast.AST) -> str | None:
+    if not (isinstance(node, ast.Subscript) and _constant(node.slice) == NB_KEY):
+        return None
+    inner = node.value
+    if isinstance(inner, ast.Subscript) and isinstance(inner.value, ast.Name):
+        if inner.value.id == "upstream":
+            name = _constant(inner.slice)
+            return name if isinstance(name, str) else None
+    return None
+
+
+def _constant(node: ast.AST) -> Any:
+    return node.value if isinstance(node, ast.Constant) else None
+
+
+def load(config: Mapping[str, Any], snakefile_dir: Path, cwd: Path | None = None,
+         tasks: list[Task] | None = None) -> tuple[Settings, graph.Pipeline]:
+    """Discover (or take) tasks and validate them into a pipeline."""
+    cwd = cwd or Path.cwd()
+    s = settings(config, snakefile_dir, cwd)
+    found = tasks if tasks is not None else discover(Path(s.notebooks))
+    return s, graph.build(found)
+
+
+def rule_specs(config: Mapping[str, Any], snakefile_dir: Path | str,
+               tasks: list[Task] | None = None) -> list[RuleSpec]:
+    """One :class:`RuleSpec` per notebook, in topological order."""
+    cwd = Path.cwd()
+    s, pipeline = load(config, Path(snakefile_dir), cwd, tasks)
+    search = [cwd / p for p in [s.notebooks, *s.pythonpath]]
+    return [_rule_spec(task, pipeline, s, search) for task in pipeline]
+
+
+def _rule_spec(task: Task, pipeline: graph.Pipeline, s: Settings,
+               search: list[Path]) -> RuleSpec:
+    spec = job_spec(task, pipeline.tasks, s, notebook_reads(task))
+    resources = dict(task.resources)
+    resources.update((s.tasks.get(task.name) or {}).get("resources") or {})
+    threads = int(resources.pop("threads", 1))
+    return RuleSpec(
+        name=graph.rule_name(task.name),
+        task=task.name,
+        input=[*spec.key_inputs.values(), *spec.order_inputs],
+        output=dict(spec.products),
+        log=spec.log,
+        params={"spec": spec.to_json(), "code": code_digest(task.source, search)},
+        threads=threads,
+        resources=resources,
+        shell=shell_command(),
+    )
+
+
+def shell_command() -> str:
+    """The job's command; ``{params.spec:q}`` is filled in by Snakemake per job."""
+    return f"{shlex.quote(sys.executable)} -m nbrules run --threads {{threads}} {{params.spec:q}}"
+
+
+def all_products(specs: list[RuleSpec]) -> list[str]:
+    return [path for spec in specs for path in spec.output.values()]
+
+
+def job_spec_of(spec: RuleSpec) -> JobSpec:
+    return JobSpec.from_json(spec.params["spec"])
