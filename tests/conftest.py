@@ -1,7 +1,55 @@
-"""Shared pytest setup."""
+"""Shared pytest setup: fixture projects copied to tmp_path, and a real Snakemake runner."""
 
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 # The example pipeline's helper package is imported by notebooks from workflow/src.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "src"))
+
+PROJECTS = Path(__file__).resolve().parent / "projects"
+#: Left behind when someone runs a fixture project in place; never copied.
+BUILD_LEFTOVERS = shutil.ignore_patterns(
+    "results", "logs", ".snakemake", ".nbrules", "__pycache__", ".ipynb_checkpoints"
+)
+SNAKEMAKE_TIMEOUT = 180
+
+
+def copy_project(name: str, tmp_path: Path) -> Path:
+    """A fresh copy of ``tests/projects/<name>`` (sources only) under ``tmp_path``."""
+    target = tmp_path / name
+    shutil.copytree(PROJECTS / name, target, ignore=BUILD_LEFTOVERS)
+    return target
+
+
+def run_snakemake(
+    cwd: Path, *args: str, timeout: float = SNAKEMAKE_TIMEOUT
+) -> tuple[int, str]:
+    """Run ``python -m snakemake`` in ``cwd``; (return code, stdout + stderr)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PYTHONPATH", None)
+    command = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return done.returncode, done.stdout
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[str], Path]:
+    """``project("chain")`` → a fresh copy of a fixture project in ``tmp_path``."""
+    return lambda name: copy_project(name, tmp_path)

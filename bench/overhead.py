@@ -1,0 +1,106 @@
+"""Per-notebook overhead of nbrules against the plain-``python`` floor.
+
+For every notebook of the example pipeline (sample profile) this runs, in the same
+session and on the same inputs:
+
+- **python**: the notebook's code cells (with the same injected parameters) as one
+  plain ``python`` script — no kernel, no notebook written: the floor;
+- **nbrules job**: ``python -m nbrules run <spec>``, exactly what a Snakemake job runs
+  (kernel start, execution, executed notebook written), with an empty cache so the
+  notebook really executes.
+
+Also the wall time of the whole sample build with ``snakemake --profile
+profiles/sample`` (cold: no results, empty cache) and of the no-op rebuild.
+
+Usage: ``python bench/overhead.py [--repeat 3]`` — prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def plain_script(spec_json: str, cwd: Path) -> str:
+    from nbrules.config import JobSpec
+    from nbrules.declarations import read_notebook
+    from nbrules.execute import inject, injected_source
+    from nbrules.hashing import python_source
+
+    spec = JobSpec.from_json(spec_json)
+    source = cwd / spec.source
+    nb = inject(read_notebook(source), injected_source(spec, cwd), source)
+    cells = [python_source(c.source) for c in nb.cells if c.cell_type == "code"]
+    return "import matplotlib\nmatplotlib.use('Agg')\n" + "\n\n".join(cells) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="nbrules-bench-"))
+    for folder in ("workflow", "profiles"):
+        shutil.copytree(REPO / folder, work / folder)
+    env = {**os.environ, "NBRULES_CACHE": str(work / "cache-build")}
+    snakemake = [sys.executable, "-m", "snakemake", "--profile", "profiles/sample"]
+    cold = timed(snakemake, work, env)
+    noop = timed(snakemake, work, env)
+
+    sys.path.insert(0, str(REPO))
+    os.chdir(work)
+    from nbrules.rules import job_spec_of, rule_specs
+    import yaml
+
+    config = yaml.safe_load((work / "workflow/config.yaml").read_text())
+    sample = yaml.safe_load((work / "profiles/sample/data.yaml").read_text())
+    config.update(sample)
+    specs = rule_specs(config, work / "workflow")
+    kernel_env = {**env, "PYTHONPATH": os.pathsep.join(
+        str(work / p) for p in job_spec_of(specs[0]).pythonpath)}
+
+    rows = []
+    for rule in specs:
+        spec_json = rule.params["spec"]
+        script = work / f"plain-{rule.task}.py"
+        script.write_text(plain_script(spec_json, work))
+        plain = [timed([sys.executable, str(script)], work, kernel_env)
+                 for _ in range(args.repeat)]
+        job = []
+        for i in range(args.repeat):
+            job_env = {**env, "NBRULES_CACHE": str(work / f"cache-{rule.task}-{i}")}
+            job.append(timed([sys.executable, "-m", "nbrules", "run", spec_json], work, job_env))
+        rows.append((rule.task, statistics.median(plain), statistics.median(job)))
+
+    print(f"Sample build (snakemake --profile profiles/sample, 2 cores): cold {cold:.1f} s, "
+          f"no-op {noop:.1f} s\n")
+    print("| notebook | plain python (s) | nbrules job (s) | overhead (s) | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    for name, plain_s, job_s in rows:
+        print(f"| {name} | {plain_s:.2f} | {job_s:.2f} | {job_s - plain_s:+.2f} | "
+              f"{job_s / plain_s:.2f}× |")
+    total_plain = sum(r[1] for r in rows)
+    total_job = sum(r[2] for r in rows)
+    print(f"| **all** | {total_plain:.2f} | {total_job:.2f} | {total_job - total_plain:+.2f} | "
+          f"{total_job / total_plain:.2f}× |")
+    print(f"\nmedian of {args.repeat} runs each; overhead per notebook "
+          f"{(total_job - total_plain) / len(rows):.2f} s on average")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
