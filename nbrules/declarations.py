@@ -15,7 +15,7 @@ Notebook code is never imported or executed here.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,9 @@ class Task:
     line: int = 1
     lines: Mapping[str, int] = field(default_factory=dict)
     declared: frozenset[str] = frozenset()
+    #: upstream name -> the wildcard that matched it (``pipeline.yaml``'s ``fit-*``):
+    #: such upstreams are injected nested, ``upstream["fit-*"]["fit-0"]``, as Ploomber does.
+    groups: Mapping[str, str] = field(default_factory=dict)
 
     def line_of(self, name: str) -> int:
         return self.lines.get(name, self.line)
@@ -78,13 +81,14 @@ def read_notebook(path: Path, text: str | None = None) -> nbformat.NotebookNode:
     if text is None:
         text = path.read_text(encoding="utf-8")
     try:
-        return jupytext.reads(text, fmt="py")
+        nb: nbformat.NotebookNode = jupytext.reads(text, fmt="py")
     except Exception as exc:  # jupytext raises many types on bad headers
         raise DeclarationError(
             f"cannot read as a jupytext notebook: {exc}",
             path=path,
             hint="keep notebooks in jupytext percent format ('# %%' cell markers)",
         ) from exc
+    return nb
 
 
 def parameters_cell_index(nb: nbformat.NotebookNode) -> int | None:
@@ -95,12 +99,35 @@ def parameters_cell_index(nb: nbformat.NotebookNode) -> int | None:
 
 
 def cell_line(text: str, source: str, start: int = 0) -> tuple[int, int]:
-    """1-based line where ``source`` starts in ``text`` (searching from ``start``)."""
-    first = next((ln for ln in source.splitlines() if ln.strip()), "")
-    offset = text.find(first, start) if first else -1
-    if offset < 0:
+    """(1-based file line of the cell's line 1, offset after its last line).
+
+    The search starts at ``start`` and the returned offset lies past the whole cell,
+    so walking cells in order never matches a line of an earlier cell (or of
+    markdown that quotes code) for a later one.
+    """
+    rows = [(number, row) for number, row in enumerate(source.splitlines()) if row.strip()]
+    if not rows:
         return 1, start
-    return text.count("\n", 0, offset) + 1, offset + len(first)
+    skipped, first = rows[0]
+    found = text.find(first, start)
+    if found < 0:
+        return 1, start
+    end = found + len(first)
+    for _, row in rows[1:]:
+        at = text.find(row, end)
+        if at >= 0:
+            end = at + len(row)
+    return text.count("\n", 0, found) + 1 - skipped, end
+
+
+def cell_lines(text: str, cells: Sequence[Any]) -> list[int]:
+    """The file line where each cell starts, for cells read from ``text`` in order."""
+    lines: list[int] = []
+    offset = 0
+    for cell in cells:
+        line, offset = cell_line(text, cell.source, offset)
+        lines.append(line)
+    return lines
 
 
 def parse_parameters(source: str, path: Path, first_line: int) -> ParametersCell:
@@ -124,9 +151,12 @@ def parse_parameters(source: str, path: Path, first_line: int) -> ParametersCell
         lines[target] = first_line + node.lineno - 1
         try:
             values[target] = ast.literal_eval(value)
-        except ValueError:
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            # TypeError: a literal that cannot be built, e.g. {[1]: 2} (unhashable key)
             non_literal.add(target)
             values.pop(target, None)
+        else:
+            non_literal.discard(target)
     return ParametersCell(first_line, values, lines, frozenset(non_literal))
 
 
@@ -142,15 +172,23 @@ def _assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
 
 def read_declaration(path: Path, name: str | None = None) -> Task | None:
     """The task a notebook declares, or ``None`` if the file is not a notebook task."""
-    text = path.read_text(encoding="utf-8")
-    if PARAMETERS_TAG not in text:
-        return None
+    data = path.read_bytes()
+    if PARAMETERS_TAG.encode() not in data:
+        return None  # e.g. a helper module, whatever its encoding
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeclarationError(
+            f"not UTF-8 text (byte {exc.start})",
+            path=path,
+            hint="save notebooks as UTF-8",
+        ) from None
     nb = read_notebook(path, text)
     index = parameters_cell_index(nb)
     if index is None:
         return None
     source = nb.cells[index].source
-    line, _ = cell_line(text, source)
+    line = cell_lines(text, nb.cells[: index + 1])[index]
     cell = parse_parameters(source, path, line)
     if "product" not in cell.lines and "upstream" not in cell.lines:
         return None
@@ -250,14 +288,12 @@ def code_cells(path: Path) -> list[tuple[str, int]]:
     replaced at execution time, never kept.
     """
     text = path.read_text(encoding="utf-8")
-    cells: list[tuple[str, int]] = []
-    offset = 0
-    for cell in read_notebook(path, text).cells:
-        if cell.cell_type != "code" or INJECTED_TAG in cell.metadata.get("tags", []):
-            continue
-        line, offset = cell_line(text, cell.source, offset)
-        cells.append((cell.source, line))
-    return cells
+    cells = read_notebook(path, text).cells
+    return [
+        (cell.source, line)
+        for cell, line in zip(cells, cell_lines(text, cells), strict=True)
+        if cell.cell_type == "code" and INJECTED_TAG not in cell.metadata.get("tags", [])
+    ]
 
 
 def discover(folder: Path) -> list[Task]:
@@ -268,5 +304,7 @@ def discover(folder: Path) -> list[Task]:
             path=folder,
             hint="set config key nbrules: {notebooks: <folder>} relative to the Snakefile",
         )
-    tasks = (read_declaration(path) for path in sorted(folder.glob("*.py")))
+    # Hidden files include editor locks such as emacs' dangling ``.#clean.py`` symlinks.
+    sources = [p for p in sorted(folder.glob("*.py")) if p.is_file() and not p.name.startswith(".")]
+    tasks = (read_declaration(path) for path in sources)
     return [task for task in tasks if task is not None]

@@ -22,7 +22,7 @@ from .config import JobSpec
 from .declarations import (
     INJECTED_TAG,
     NB_KEY,
-    cell_line,
+    cell_lines,
     parameters_cell_index,
     read_notebook,
 )
@@ -32,7 +32,9 @@ from .fsutil import atomic_write_bytes, atomic_write_text
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_CELL_LINE = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|Input In \[\d*\]),? line (\d+)")
+_CELL_LINE = re.compile(
+    r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|Input In \[\d*\]),? line (\d+)"
+)
 
 
 class Engine(Protocol):
@@ -105,7 +107,9 @@ def inject(nb: nbformat.NotebookNode, source: str, path: Path) -> nbformat.Noteb
             path=path,
             hint='add a cell starting with: # %% tags=["parameters"]',
         )
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [INJECTED_TAG]})
+    cell = nbformat.v4.new_code_cell(  # type: ignore[no-untyped-call]
+        source, metadata={"tags": [INJECTED_TAG]}
+    )
     nb.cells.insert(index + 1, cell)
     return nb
 
@@ -165,10 +169,12 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     if path.suffix.lower() in (".html", ".htm"):
         from nbconvert import HTMLExporter
 
-        body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+        exporter = HTMLExporter(embed_images=True)  # type: ignore[no-untyped-call]
+        body, _ = exporter.from_notebook_node(nb)
         atomic_write_text(path, body)
     else:
-        atomic_write_bytes(path, nbformat.writes(nb).encode("utf-8"))
+        text: str = nbformat.writes(nb)  # type: ignore[no-untyped-call]
+        atomic_write_bytes(path, text.encode("utf-8"))
 
 
 class kernel_environment:
@@ -199,15 +205,14 @@ class kernel_environment:
 
 def _failure_line(failure: CellFailure, nb: nbformat.NotebookNode, text: str) -> int:
     """The ``.py`` line of the failure: the failing cell's first line + line in cell."""
-    if failure.index < 0:
+    if not 0 <= failure.index < len(nb.cells):
         return 1
-    offset, start = 0, 1
-    for index, cell in enumerate(nb.cells):
-        if INJECTED_TAG in cell.metadata.get("tags", []) or cell.cell_type != "code":
-            continue
-        start, offset = cell_line(text, cell.source, offset)
-        if index == failure.index:
-            break
+    failed = nb.cells[failure.index]
+    own = [cell for cell in nb.cells if INJECTED_TAG not in cell.metadata.get("tags", [])]
+    starts = cell_lines(text, own)
+    start = next((line for cell, line in zip(own, starts, strict=True) if cell is failed), 0)
+    if not start:  # the injected cell failed: no line of the .py to blame
+        return 1
     match = _CELL_LINE.search(_ANSI.sub("", failure.traceback))
     within = int(match.group(1)) if match else 1
     return start + within - 1

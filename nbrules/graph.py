@@ -12,7 +12,7 @@ import difflib
 import keyword
 import posixpath
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -27,7 +27,7 @@ class Pipeline:
     tasks: Mapping[str, Task]
     order: tuple[str, ...]
 
-    def __iter__(self) -> Iterable[Task]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Task]:
         return (self.tasks[name] for name in self.order)
 
     def downstream(self, name: str) -> set[str]:
@@ -43,10 +43,15 @@ class Pipeline:
         return found
 
 
+#: Rule names nbrules defines itself (the target rule of ``notebooks.smk``).
+RESERVED_RULES = frozenset({"notebooks"})
+
+
 def rule_name(task_name: str) -> str:
     """A valid Snakemake rule identifier for a task name (``get-data`` → ``get_data``)."""
     name = re.sub(r"\W", "_", task_name)
-    if not name or name[0].isdigit() or keyword.iskeyword(name):
+    if (not name or name[0].isdigit() or keyword.iskeyword(name)
+            or name in RESERVED_RULES or not name.isidentifier()):
         name = f"nb_{name}"
     return name
 
@@ -76,8 +81,9 @@ def _index(tasks: list[Task]) -> dict[str, Task]:
     for task in tasks:
         other = by_name.get(task.name) or by_rule.get(rule_name(task.name))
         if other is not None:
+            same = "name" if other.name == task.name else f"rule name '{rule_name(task.name)}'"
             raise DuplicateName(
-                f"notebook name '{task.name}' is also used by {other.source}",
+                f"notebook '{task.name}' has the same {same} as {other.source}",
                 path=task.source,
                 line=task.line,
                 hint="rename one of the notebooks (names are file stems; '-' and '_' "
@@ -116,6 +122,13 @@ def _check_products(by_name: Mapping[str, Task]) -> None:
     owners: dict[str, Task] = {}
     for task in by_name.values():
         for key, path in task.products.items():
+            if "{" in path or "}" in path:
+                raise GraphError(
+                    f"product '{key}' path {path!r} contains '{{' or '}}'",
+                    path=task.source,
+                    line=task.line_of("product"),
+                    hint="Snakemake would read braces as a wildcard; use another character",
+                )
             normal = normalize_product(path)
             if normal is None:
                 raise GraphError(
@@ -153,7 +166,7 @@ def _visit(
     if state.get(name) == 2:
         return
     if state.get(name) == 1:
-        cycle = path[path.index(name):] + [name]
+        cycle = [*path[path.index(name):], name]
         task = by_name[name]
         raise Cycle(
             f"cycle in upstream: {' -> '.join(cycle)}",

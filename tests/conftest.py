@@ -6,10 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 # The example pipeline's helper package is imported by notebooks from workflow/src.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "src"))
@@ -34,7 +31,7 @@ def run_snakemake(
 ) -> tuple[int, str]:
     """Run ``python -m snakemake`` in ``cwd``; (return code, stdout + stderr)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPATH", None)
+    env.pop("NBRULES_CACHE", None)  # each project copy keeps its own .nbrules/cache
     command = [sys.executable, "-m", "snakemake", "--cores", "1", *args]
     done = subprocess.run(
         command,
@@ -47,9 +44,3 @@ def run_snakemake(
         check=False,
     )
     return done.returncode, done.stdout
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Callable[[str], Path]:
-    """``project("chain")`` → a fresh copy of a fixture project in ``tmp_path``."""
-    return lambda name: copy_project(name, tmp_path)

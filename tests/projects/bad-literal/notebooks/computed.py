@@ -1,0 +1,4 @@
+# %% tags=["parameters"]
+name = "computed"
+upstream = None
+product = {"nb": f"{name}.ipynb"}

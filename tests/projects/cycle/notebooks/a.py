@@ -1,0 +1,3 @@
+# %% tags=["parameters"]
+upstream = ["b"]
+product = "a.ipynb"

@@ -1,0 +1,3 @@
+# %% tags=["parameters"]
+upstream = ["a"]
+product = "b.ipynb"

@@ -1,0 +1,3 @@
+# %% tags=["parameters"]
+upstream = None
+product = {"nb": "first.ipynb", "data": "data/out.txt"}

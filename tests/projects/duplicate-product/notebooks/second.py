@@ -1,0 +1,6 @@
+# %% tags=["parameters"]
+upstream = None
+product = {
+    "nb": "second.ipynb",
+    "data": "data/./out.txt",
+}

@@ -1,0 +1,5 @@
+# %% tags=["parameters"]
+rows = 10
+
+# %%
+print(rows)

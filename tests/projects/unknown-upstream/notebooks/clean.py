@@ -1,0 +1,6 @@
+# %% [markdown]
+# Cleans the raw data.
+
+# %% tags=["parameters"]
+upstream = ["get_data"]
+product = {"nb": "clean.ipynb", "data": "clean.txt"}

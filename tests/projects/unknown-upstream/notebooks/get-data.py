@@ -1,0 +1,3 @@
+# %% tags=["parameters"]
+upstream = None
+product = {"nb": "get-data.ipynb", "data": "raw.txt"}
