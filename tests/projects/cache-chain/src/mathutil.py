@@ -1,0 +1,5 @@
+"""Arithmetic helpers for the square notebook."""
+
+
+def square(n):
+    return n * n

@@ -1,0 +1,5 @@
+"""Text helpers for the letters notebook."""
+
+
+def shout(text):
+    return text.upper()

@@ -1,0 +1,256 @@
+"""job: key → restore on a hit, execute and publish on a miss (fake runner at the seam)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbrules import job
+from nbrules.cache import Store
+from nbrules.config import JobSpec
+from nbrules.errors import ConfigError, ExecutionError
+from nbrules.execute import RunResult, executed_notebook_path
+from nbrules.job import Outcome, run_job
+
+NOTEBOOK = '''\
+# %% tags=["parameters"]
+upstream = ["make"]
+product = {"nb": "square.ipynb", "data": "squares.txt"}
+power = 2
+
+# %%
+import yaml
+from mathutil import square
+'''
+
+
+class FakeRunner:
+    """Writes products from params and inputs, like a notebook; counts its kernels."""
+
+    def __init__(self, fail: bool = False, during: Any = None) -> None:
+        self.calls = 0
+        self.fail = fail
+        self.during = during
+
+    def __call__(self, spec: JobSpec, cwd: Path) -> RunResult:
+        self.calls += 1
+        if self.during is not None:
+            self.during()
+        if self.fail:
+            raise ExecutionError("ZeroDivisionError: division by zero", path=spec.source)
+        inputs = "".join((cwd / p).read_text() for p in spec.key_inputs.values())
+        for name, path in spec.products.items():
+            target = cwd / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if name == "nb":  # an executed notebook differs on every run
+                target.write_text(json.dumps({"ran_at": time.time_ns()}))
+            else:
+                target.write_text(f"{spec.params} {inputs}")
+        notebook = cwd / spec.products["nb"] if "nb" in spec.products else \
+            executed_notebook_path(spec, cwd)
+        notebook.parent.mkdir(parents=True, exist_ok=True)
+        if "nb" not in spec.products:
+            notebook.write_text(f"executed {time.time_ns()}")
+        return RunResult(0.01, notebook)
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("NBRULES_CACHE", raising=False)
+    monkeypatch.setenv("NBRULES_BUILD_ID", "unit")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "square.py").write_text(NOTEBOOK)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "mathutil.py").write_text("def square(n):\n    return n * n\n")
+    (tmp_path / "results" / "s").mkdir(parents=True)
+    (tmp_path / "results" / "s" / "numbers.txt").write_text("1 2 3")
+    (tmp_path / "results" / "s" / "numbers.ipynb").write_text("upstream notebook v1")
+    return tmp_path
+
+
+def spec(root: str = "results/s", **changes: Any) -> JobSpec:
+    base = JobSpec(
+        name="square",
+        source="notebooks/square.py",
+        products={"nb": f"{root}/square.ipynb", "data": f"{root}/squares.txt"},
+        single=False,
+        upstream={"make": {"data": "results/s/numbers.txt", "nb": "results/s/numbers.ipynb"}},
+        key_inputs={"make/data": "results/s/numbers.txt"},
+        order_inputs=[],
+        params={"power": 2},
+        log=f"logs/{root.split('/')[-1]}/square.log",
+        kernel="python3",
+        pythonpath=["notebooks", "src"],
+        results=root,
+        engine={},
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def products(cwd: Path, job_spec: JobSpec) -> dict[str, bytes]:
+    return {k: (cwd / p).read_bytes() for k, p in job_spec.products.items()}
+
+
+def remove_products(cwd: Path, job_spec: JobSpec) -> None:
+    for path in job_spec.products.values():
+        (cwd / path).unlink()
+
+
+def test_miss_then_hit_restores_without_a_kernel(cwd: Path) -> None:
+    runner = FakeRunner()
+    first = run_job(spec(), cwd, runner)
+    assert not first.hit and first.reason == "first build" and runner.calls == 1
+    before = products(cwd, spec())
+    remove_products(cwd, spec())
+    second = run_job(spec(), cwd, runner)
+    assert second.hit and second.restored == 2 and runner.calls == 1
+    assert second.key == first.key
+    assert products(cwd, spec()) == before
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda c: dataclasses.replace(spec(), params={"power": 3}), "params changed: power"),
+    (lambda c: (c / "results/s/numbers.txt").write_text("4 5") and spec(),
+     "input changed: make/data"),
+    (lambda c: (c / "notebooks/square.py").write_text(NOTEBOOK.replace("power = 2",
+                                                                       "power = 2 + 0")) and spec(),
+     "code changed"),
+    (lambda c: (c / "src/mathutil.py").write_text("def square(n):\n    return n ** 2\n")
+     and spec(), "code changed"),
+])
+def test_a_miss_says_which_part_of_the_key_changed(cwd: Path, change: Any, reason: str) -> None:
+    run_job(spec(), cwd, FakeRunner())
+    outcome = run_job(change(cwd), cwd, FakeRunner())
+    assert not outcome.hit and outcome.reason == reason
+
+
+def test_comment_edit_and_upstream_notebook_change_are_hits(cwd: Path) -> None:
+    run_job(spec(), cwd, FakeRunner())
+    (cwd / "notebooks/square.py").write_text("# a comment\n" + NOTEBOOK + "\n# trailing\n")
+    (cwd / "results/s/numbers.ipynb").write_text("upstream notebook v2, other timestamps")
+    runner = FakeRunner()
+    assert run_job(spec(), cwd, runner).hit and runner.calls == 0
+
+
+def test_another_output_root_hits(cwd: Path) -> None:
+    first = run_job(spec(), cwd, FakeRunner())
+    runner = FakeRunner()
+    other = run_job(spec("results/other"), cwd, runner)
+    assert other.hit and other.key == first.key and runner.calls == 0
+    assert products(cwd, spec("results/other"))["data"] == products(cwd, spec())["data"]
+
+
+def test_notebook_that_is_not_a_product_is_cached_too(cwd: Path) -> None:
+    single = spec(products={"nb": "results/s/report.html"}, single=True)
+    run_job(single, cwd, FakeRunner())
+    notebook = executed_notebook_path(single, cwd)
+    nb_only = spec(products={"data": "results/s/squares.txt"})
+    run_job(nb_only, cwd, FakeRunner())
+    executed = executed_notebook_path(nb_only, cwd).read_bytes()
+    executed_notebook_path(nb_only, cwd).unlink()
+    (cwd / "results/s/squares.txt").unlink()
+    outcome = run_job(nb_only, cwd, FakeRunner())
+    assert outcome.hit and outcome.restored == 1
+    assert executed_notebook_path(nb_only, cwd).read_bytes() == executed
+    assert notebook == executed_notebook_path(single, cwd)
+
+
+def test_damaged_entry_runs_again_and_is_republished(cwd: Path) -> None:
+    first = run_job(spec(), cwd, FakeRunner())
+    store = Store(cwd / ".nbrules" / "cache")
+    manifest = store.lookup(first.key)
+    assert manifest is not None
+    store.object_path(manifest.products["data"].object).unlink()
+    runner = FakeRunner()
+    again = run_job(spec(), cwd, runner)
+    assert not again.hit and runner.calls == 1
+    assert again.reason.startswith("cache entry damaged: object")
+    assert run_job(spec(), cwd, FakeRunner()).hit
+
+
+def test_verify_option_catches_a_corrupt_object(cwd: Path) -> None:
+    checked = spec(engine={"cache_verify": True})
+    first = run_job(checked, cwd, FakeRunner())
+    store = Store(cwd / ".nbrules" / "cache")
+    manifest = store.lookup(first.key)
+    assert manifest is not None
+    obj = store.object_path(manifest.products["data"].object)
+    obj.chmod(0o644)
+    obj.write_text(obj.read_text().upper())  # same size, other bytes
+    again = run_job(checked, cwd, FakeRunner())
+    assert not again.hit and "is corrupt" in again.reason
+    assert b"POWER" not in products(cwd, checked)["data"]
+
+
+def test_publish_failure_is_noted_not_fatal(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Store, "publish", full)
+    outcome = run_job(spec(), cwd, FakeRunner())
+    assert outcome.note.startswith("not cached: [Errno 28]")
+    assert "; not cached" in outcome.line
+
+
+def test_code_edited_while_running_is_not_cached(cwd: Path) -> None:
+    source = cwd / "notebooks/square.py"
+    runner = FakeRunner(during=lambda: source.write_text(NOTEBOOK.replace("2", "3")))
+    outcome = run_job(spec(), cwd, runner)
+    assert outcome.note == "not cached: the code changed while it ran"
+    assert not list((cwd / ".nbrules/cache/manifests").iterdir())
+
+
+def test_failing_notebook_records_an_error_and_caches_nothing(cwd: Path) -> None:
+    with pytest.raises(ExecutionError):
+        run_job(spec(), cwd, FakeRunner(fail=True))
+    events = next((cwd / ".nbrules/cache/events/unit").glob("*.jsonl")).read_text()
+    assert json.loads(events)["result"] == "error"
+    assert not list((cwd / ".nbrules/cache/manifests").iterdir())
+
+
+def test_unusable_store_runs_uncached(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (cwd / "blocker").write_text("a file, not a folder")
+    monkeypatch.setenv("NBRULES_CACHE", str(cwd / "blocker" / "cache"))
+    runner = FakeRunner()
+    outcome = run_job(spec(), cwd, runner)
+    assert runner.calls == 1 and outcome.reason.startswith("cache unavailable")
+
+
+def test_store_location_from_env_beats_config(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBRULES_CACHE", str(cwd / "shared"))
+    run_job(spec(engine={"cache": "configured"}), cwd, FakeRunner())
+    assert list((cwd / "shared" / "manifests").iterdir())
+    assert not (cwd / "configured").exists()
+
+
+def test_unknown_link_mode_is_a_config_error(cwd: Path) -> None:
+    with pytest.raises(ConfigError, match="cache_link") as caught:
+        run_job(spec(engine={"cache_link": "reflink"}), cwd, FakeRunner())
+    assert caught.value.hint and "copy, hardlink, symlink" in caught.value.hint
+
+
+def test_cache_packages_keys_on_imported_distributions(cwd: Path) -> None:
+    from importlib.metadata import version
+
+    from nbrules.hashing import StatCache
+
+    plain = job.key_parts(spec(), cwd, StatCache(None), None)
+    keyed = job.key_parts(spec(), cwd, StatCache(None), None, packages=True)
+    assert plain.packages is None
+    assert keyed.packages == {"PyYAML": version("PyYAML")}  # not mathutil: it is local
+    assert keyed.key != plain.key
+
+
+def test_one_line_per_job() -> None:
+    hit = Outcome("clean", "xxh3-128:a1b2c3d4e5f6a7b8", hit=True, restored=2)
+    assert hit.line == "nbrules: clean: cache hit a1b2c3d4e5f6 (restored 2 products)"
+    miss = Outcome("clean", "xxh3-128:a1b2c3d4e5f6a7b8", hit=False, reason="code changed",
+                   seconds=3.21)
+    assert miss.line == "nbrules: clean: cache miss a1b2c3d4e5f6 — code changed (executed in 3.2s)"
+    single = Outcome("r", "xxh3-128:a1b2c3d4e5f6a7b8", hit=True, restored=1)
+    assert single.line.endswith("(restored 1 product)")
