@@ -22,7 +22,6 @@ __version__ = "0.1.0"
 snakefile = str(Path(__file__).with_name("notebooks.smk"))
 
 
-
 def include(workflow: Any) -> None:
     """Define one rule per notebook in ``workflow`` (the Snakefile's global).
 
@@ -32,4 +31,12 @@ def include(workflow: Any) -> None:
     workflow.include(snakefile, overwrite_default_target=workflow.default_target is None)
 
 
-__all__ = ["NbrulesError", "Task", "discover", "include", "read_declaration", "snakefile", "__version__"]
+__all__ = [
+    "NbrulesError",
+    "Task",
+    "__version__",
+    "discover",
+    "include",
+    "read_declaration",
+    "snakefile",
+]

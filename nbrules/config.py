@@ -3,6 +3,7 @@
 The Snakemake ``config`` dict (usually a profile's ``configfile:``) may hold::
 
     results: results/sample          # output root, relative to the working directory
+                                     # ('.': the directory itself, as for pipeline.yaml)
     logs: logs/sample                # job logs (default: logs/<name of results>)
     params:                          # overrides for every notebook declaring the name
       sample_frac: 0.01
@@ -14,6 +15,10 @@ The Snakemake ``config`` dict (usually a profile's ``configfile:``) may hold::
       notebooks: notebooks           # folder of notebooks, relative to the Snakefile
       pythonpath: [src]              # extra kernel import paths, relative to the Snakefile
       kernel: python3
+      cache: .nbrules/cache          # product cache ($NBRULES_CACHE wins; see nbrules/cache.py)
+      cache_verify: false            # re-hash restored files
+      cache_link: copy               # or hardlink / symlink (opt-in: never edit products in place)
+      cache_packages: false          # key on installed versions of imported distributions
 """
 
 from __future__ import annotations
@@ -21,8 +26,7 @@ from __future__ import annotations
 import ast
 import difflib
 import json
-import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -32,7 +36,8 @@ from .errors import ConfigError
 
 DEFAULT_KERNEL = "python3"
 KNOWN_TOP = ("results", "logs", "params", "tasks", "nbrules")
-KNOWN_ENGINE = ("notebooks", "pythonpath", "kernel", "cache", "cache_verify", "cache_link")
+KNOWN_ENGINE = ("notebooks", "pythonpath", "kernel", "cache", "cache_verify", "cache_link",
+                "cache_packages")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +96,8 @@ def settings(config: Mapping[str, Any], snakefile_dir: Path, cwd: Path) -> Setti
     _check_keys(config, KNOWN_TOP, "config", strict=False)
     engine = dict(config.get("nbrules") or {})
     _check_keys(engine, KNOWN_ENGINE, "config key 'nbrules'", strict=True)
-    results = _rel(str(config.get("results", "results")), cwd, "results")
+    root = config.get("results")
+    results = _rel(str("results" if root is None else root), cwd, "results")
     logs = config.get("logs") or f"logs/{PurePosixPath(results).name or 'results'}"
     base = _relative_to(snakefile_dir, cwd)
     notebooks = str(base / engine.get("notebooks", "notebooks"))
@@ -109,8 +115,12 @@ def settings(config: Mapping[str, Any], snakefile_dir: Path, cwd: Path) -> Setti
 
 
 def resolve_params(task: Task, s: Settings) -> dict[str, Any]:
-    """A task's parameter values: declared defaults, then global, then per-task config."""
-    values = dict(task.params)
+    """A task's parameter values: declared defaults, then global, then per-task config.
+
+    A default that would not survive the JSON job spec (a tuple, a set, a dict with
+    non-string keys) is left out: the notebook's own parameters cell sets it anyway.
+    """
+    values = {k: v for k, v in task.params.items() if _survives_json(v)}
     values.update({k: v for k, v in s.params.items() if k in task.declared})
     own = _mapping(s.tasks.get(task.name, {}), f"tasks.{task.name}")
     for name, value in _mapping(own.get("params"), f"tasks.{task.name}.params").items():
@@ -134,16 +144,48 @@ def check_literal(value: Any, what: str, task: Task) -> None:
     """Parameters are injected as ``repr``; only values that round-trip may pass."""
     text = repr(value)
     try:
-        ok = ast.literal_eval(text) == value or _is_nan(value)
-    except (ValueError, SyntaxError):
+        ok = ast.literal_eval(text) == value and _survives_json(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         ok = False
     if not ok:
         raise ConfigError(
-            f"{what} is {type(value).__name__} {text[:60]}, not a Python literal",
+            f"{what} is {type(value).__name__} {text[:60]}, not a plain literal",
             path=task.source,
             line=task.line,
-            hint="use None, bool, int, float, str, or lists/dicts of those",
+            hint="use None, bool, int, finite float, str, or lists and string-keyed dicts "
+            "of those",
         )
+
+
+def check_names(s: Settings, tasks: Collection[Task]) -> None:
+    """Config entries must name a notebook (``tasks:``) or a declared parameter (``params:``)."""
+    names = sorted(task.name for task in tasks)
+    for name in s.tasks:
+        if name not in names:
+            raise ConfigError(
+                f"config key 'tasks' names unknown notebook '{name}'",
+                hint=_did_you_mean(str(name), names, "known notebooks"),
+            )
+    declared = sorted(set().union(*(task.declared for task in tasks)))
+    for name in s.params:
+        if name not in declared:
+            raise ConfigError(
+                f"config key 'params' sets '{name}', which no notebook declares",
+                hint=_did_you_mean(str(name), declared, "declared parameters"),
+            )
+
+
+def _did_you_mean(name: str, known: list[str], what: str) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"did you mean '{close[0]}'?" if close else f"{what}: {', '.join(known) or '(none)'}"
+
+
+def _survives_json(value: Any) -> bool:
+    """The job spec travels as JSON: tuples, sets and non-string keys would change."""
+    try:
+        return bool(json.loads(json.dumps(value, allow_nan=False)) == value)
+    except (TypeError, ValueError, RecursionError):
+        return False
 
 
 def product_paths(task: Task, s: Settings) -> dict[str, str]:
@@ -164,7 +206,12 @@ def job_spec(
     for name in task.upstream:
         up = upstream_tasks[name]
         paths = product_paths(up, s)
-        injected[name] = paths[NB_KEY] if up.single else paths
+        value = paths[NB_KEY] if up.single else paths
+        group = task.groups.get(name)
+        if group is None:
+            injected[name] = value
+        else:
+            injected.setdefault(group, {})[name] = value
         for key, path in paths.items():
             if key != NB_KEY or name in reads_nb:
                 key_inputs[f"{name}/{key}"] = path
@@ -185,10 +232,6 @@ def job_spec(
         results=s.results,
         engine=dict(s.engine),
     )
-
-
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
 
 
 def _check_keys(
@@ -234,6 +277,8 @@ def _rel(value: str, cwd: Path, key: str) -> str:
     if path.is_absolute():
         return str(_relative_to(path, cwd))
     normal = PurePosixPath(*path.parts) if path.parts else PurePosixPath(".")
+    if key == "results" and value.strip() == ".":
+        return "."  # products relative to the working directory (pipeline.yaml projects)
     if not str(normal) or str(normal) == ".":
         raise ConfigError(
             f"config key '{key}' must name a folder, got {value!r}",
