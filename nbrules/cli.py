@@ -32,11 +32,15 @@ def _with_threads(spec: JobSpec, threads: int) -> JobSpec:
 
 
 def _log(spec: JobSpec, line: str) -> None:
+    """One line to stderr (Snakemake shows it) and to the job's log file."""
     print(line, file=sys.stderr, flush=True)
     log = Path(spec.log)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+    except OSError as exc:
+        print(f"nbrules: cannot write log {log}: {exc}", file=sys.stderr)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -171,11 +175,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except NbrulesError as error:
-        print(error.render(), file=sys.stderr)
-        spec = getattr(args, "spec", None)
-        if isinstance(spec, str):
-            try:
-                _log(JobSpec.from_json(spec), "nbrules: " + error.render())
-            except (ValueError, TypeError, OSError):
-                pass
+        spec = _job_spec_or_none(getattr(args, "spec", None))
+        if spec is None:
+            print(error.render(), file=sys.stderr)
+        else:
+            _log(spec, "nbrules: " + error.render())
         return 1
+
+
+def _job_spec_or_none(text: object) -> JobSpec | None:
+    """The job spec of a ``run`` command, if it parses (errors still get logged)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return JobSpec.from_json(text)
+    except (ValueError, TypeError):
+        return None

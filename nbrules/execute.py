@@ -7,6 +7,7 @@ pass a fake.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
@@ -53,11 +54,19 @@ class CellFailure(Exception):
 
 
 class KernelEngine:
-    """A real Jupyter kernel through nbclient."""
+    """A real Jupyter kernel through nbclient.
+
+    The kernel process's own stderr (ipykernel start-up warnings, a crash report)
+    goes to ``kernel_log`` rather than the console; cell output stays in the notebook.
+    """
+
+    def __init__(self, kernel_log: Path | None = None) -> None:
+        self.kernel_log = kernel_log
 
     def execute(self, nb: nbformat.NotebookNode, cwd: Path, kernel: str) -> None:
+        from jupyter_client.kernelspec import NoSuchKernel
         from nbclient import NotebookClient
-        from nbclient.exceptions import CellExecutionError
+        from nbclient.exceptions import CellExecutionError, DeadKernelError
 
         client = NotebookClient(
             nb,
@@ -65,11 +74,37 @@ class KernelEngine:
             timeout=None,
             resources={"metadata": {"path": str(cwd)}},
         )
-        try:
-            client.execute()
-        except CellExecutionError as exc:
-            index = _failed_cell(nb)
-            raise CellFailure(index, exc.ename, exc.evalue, str(exc.traceback)) from exc
+        with contextlib.ExitStack() as stack:
+            extra: dict[str, Any] = {}
+            if self.kernel_log is not None:
+                self.kernel_log.parent.mkdir(parents=True, exist_ok=True)
+                extra["stderr"] = stack.enter_context(open(self.kernel_log, "ab"))
+            try:
+                client.execute(**extra)
+            except CellExecutionError as exc:
+                index = _failed_cell(nb)
+                raise CellFailure(index, exc.ename, exc.evalue, str(exc.traceback)) from exc
+            except NoSuchKernel as exc:
+                raise KernelFailure(
+                    f"no Jupyter kernel named {kernel!r}",
+                    "install ipykernel in this environment or set nbrules: {kernel: NAME} "
+                    "to one listed by `jupyter kernelspec list`",
+                ) from exc
+            except DeadKernelError as exc:
+                raise KernelFailure(
+                    f"the kernel died: {exc}",
+                    "a notebook module shadowing the standard library, a crash or the "
+                    f"memory limit; the kernel's stderr is in {self.kernel_log}",
+                ) from exc
+
+
+class KernelFailure(Exception):
+    """The kernel could not start or died: not a cell's fault."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
 
 
 def _failed_cell(nb: nbformat.NotebookNode) -> int:
@@ -134,7 +169,7 @@ def run(spec: JobSpec, cwd: Path, engine: Engine | None = None) -> RunResult:
     start = time.perf_counter()
     try:
         with kernel_environment(spec, cwd):
-            (engine or KernelEngine()).execute(nb, cwd, spec.kernel)
+            (engine or KernelEngine(cwd / spec.log)).execute(nb, cwd, spec.kernel)
     except CellFailure as failure:
         _remove(products.values())
         saved = failed_notebook_path(spec, cwd)
@@ -145,6 +180,9 @@ def run(spec: JobSpec, cwd: Path, engine: Engine | None = None) -> RunResult:
             line=_failure_line(failure, nb, text),
             hint=f"the executed notebook with the full traceback is at {saved.relative_to(cwd)}",
         ) from None
+    except KernelFailure as failure:
+        _remove(products.values())
+        raise ExecutionError(failure.message, path=spec.source, hint=failure.hint) from None
     except BaseException:
         _remove(products.values())
         raise

@@ -274,3 +274,32 @@ def test_html_product_embeds_images(tmp_path: Path) -> None:
     write_notebook(nb, tmp_path / "report.html")
     html = (tmp_path / "report.html").read_text()
     assert f"data:image/png;base64,{png}" in html
+
+
+def test_unknown_kernel_is_a_located_error_with_a_hint(spec: JobSpec, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from nbrules.execute import KernelEngine
+
+    spec = replace(spec, kernel="no-such-kernel")
+    (tmp_path / "results/demo").mkdir(parents=True)
+    (tmp_path / "results/demo/numbers.txt").write_text("1\n2\n")
+    with pytest.raises(ExecutionError) as caught:
+        run(spec, tmp_path, KernelEngine(tmp_path / "kernel.log"))
+    text = caught.value.render()
+    assert text.startswith("notebooks/double.py: no Jupyter kernel named 'no-such-kernel'")
+    assert "hint: install ipykernel" in text
+    assert not (tmp_path / "results/demo/data/doubled.txt").exists()
+
+
+def test_kernel_stderr_goes_to_the_job_log_not_the_console(
+    spec: JobSpec, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from nbrules.execute import KernelEngine
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import sys; sys.__stderr__.write('kernel-noise\\n')")]
+    log = tmp_path / "logs" / "k.log"
+    KernelEngine(log).execute(nb, tmp_path, "python3")
+    assert "kernel-noise" in log.read_text()
+    assert "kernel-noise" not in capfd.readouterr().err
