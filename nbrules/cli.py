@@ -18,7 +18,7 @@ from .errors import NbrulesError
 def _run(args: argparse.Namespace) -> int:
     from .job import run_job
 
-    spec = JobSpec.from_json(args.spec)
+    spec = JobSpec.from_parts(args.spec, args.values)
     if args.threads:
         spec = _with_threads(spec, args.threads)
     _log(spec, run_job(spec, Path.cwd()).line)
@@ -49,6 +49,8 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="execute one notebook job (called by Snakemake)")
     run.add_argument("spec", help="the job spec (JSON) from the rule's params")
     run.add_argument("--threads", type=int, default=0)
+    run.add_argument("--values", default=None,
+                     help="the parameter values (JSON), when not inside the spec")
     run.set_defaults(func=_run)
     _cache_parser(sub)
     # Listed for --help only: main() hands `build ...` to nbrules.build untouched, since
@@ -175,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except NbrulesError as error:
-        spec = _job_spec_or_none(getattr(args, "spec", None))
+        spec = _job_spec_or_none(getattr(args, "spec", None), getattr(args, "values", None))
         if spec is None:
             print(error.render(), file=sys.stderr)
         else:
@@ -183,11 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _job_spec_or_none(text: object) -> JobSpec | None:
+def _job_spec_or_none(text: object, values: object) -> JobSpec | None:
     """The job spec of a ``run`` command, if it parses (errors still get logged)."""
     if not isinstance(text, str):
         return None
     try:
-        return JobSpec.from_json(text)
+        return JobSpec.from_parts(text, values if isinstance(values, str) else None)
     except (ValueError, TypeError):
         return None

@@ -77,12 +77,23 @@ class JobSpec:
     results: str
     engine: dict[str, Any]
 
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:
         return cls(**json.loads(text))
+
+    @classmethod
+    def from_parts(cls, spec: str, values: str | None = None) -> JobSpec:
+        """A spec from the rule's ``params.spec`` and, apart, ``params.values``."""
+        fields = json.loads(spec)
+        if values is not None:
+            fields["params"] = json.loads(values)
+        return cls(**fields)
 
     @property
     def relative_products(self) -> dict[str, str]:

@@ -5,7 +5,8 @@ Each notebook becomes one rule:
 - ``input``: upstream data products (an upstream's executed notebook only when the
   code reads ``upstream[name]["nb"]`` or it is the upstream's only product);
 - ``output``: the notebook's products; ``log``: outside the product files;
-- ``params``: the job spec (JSON) and the notebook's *code digest*. The ``.py``
+- ``params``: the notebook's *code digest*, its parameter values and the rest of
+  the job spec (JSON). The ``.py``
   source is deliberately not an ``input:``: Snakemake reruns a job and everything
   downstream whenever an input is newer than an output, so a comment edit would
   rebuild the world. The digest in ``params`` reruns exactly the notebooks whose
@@ -17,6 +18,7 @@ Each notebook becomes one rule:
 from __future__ import annotations
 
 import ast
+import json
 import shlex
 import sys
 from collections.abc import Mapping
@@ -115,7 +117,7 @@ def _rule_spec(task: Task, pipeline: graph.Pipeline, s: Settings,
         input=[*spec.key_inputs.values(), *spec.order_inputs],
         output=dict(spec.products),
         log=spec.log,
-        params={"spec": spec.to_json(), "code": code_digest(task.source, search, memo)},
+        params=split_params(spec, code_digest(task.source, search, memo)),
         threads=needs.threads,
         resources=dict(needs.resources),
         shell=shell_command(),
@@ -140,9 +142,25 @@ def _warn(message: str) -> None:
     logger.warning(message)
 
 
+def split_params(spec: JobSpec, code: str) -> dict[str, str]:
+    """The rule's ``params``: the code digest, the parameter values, the rest of the spec.
+
+    Three entries rather than one JSON blob so that Snakemake's "Params have changed"
+    reason shows just what changed (``{"sample_frac":0.01}`` → ``{"sample_frac":0.1}``).
+    """
+    rest = spec.to_json_dict()
+    values = rest.pop("params")
+    return {"code": code, "values": canonical_json(values), "spec": canonical_json(rest)}
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def shell_command() -> str:
-    """The job's command; ``{params.spec:q}`` is filled in by Snakemake per job."""
-    return f"{shlex.quote(sys.executable)} -m nbrules run --threads {{threads}} {{params.spec:q}}"
+    """The job's command; ``{params.values:q}`` etc. are filled in by Snakemake per job."""
+    return (f"{shlex.quote(sys.executable)} -m nbrules run --threads {{threads}} "
+            "--values {params.values:q} {params.spec:q}")
 
 
 def run_snakemake(args: list[str]) -> int:
@@ -165,4 +183,4 @@ def all_products(specs: list[RuleSpec]) -> list[str]:
 
 
 def job_spec_of(spec: RuleSpec) -> JobSpec:
-    return JobSpec.from_json(spec.params["spec"])
+    return JobSpec.from_parts(spec.params["spec"], spec.params["values"])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -423,7 +423,7 @@ def rule_params(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[st
     config: dict[str, Any] = {}
     build.config_defaults(config, project_)
     specs = rules.rule_specs(config, tmp, tasks=project_.tasks)
-    return {spec.task: json.loads(spec.params["spec"]) for spec in specs}
+    return {spec.task: asdict(rules.job_spec_of(spec)) for spec in specs}
 
 
 def test_rule_params_follow_env_values_but_not_yaml_comments(

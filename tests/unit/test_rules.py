@@ -86,13 +86,16 @@ def test_the_job_is_a_shell_command_calling_the_executor(chain: Path) -> None:
         assert spec.shell == shell_command()
     assert shell_command().startswith(f"{sys.executable} -m nbrules run ")
     assert "{params.spec:q}" in shell_command()
+    assert "--values {params.values:q}" in shell_command()
 
 
 def test_params_carry_the_job_spec_and_a_code_digest(chain: Path) -> None:
     spec = specs(chain, {"params": {"count": 3}})["make-numbers"]
-    assert set(spec.params) == {"spec", "code"}
+    assert set(spec.params) == {"spec", "values", "code"}
     assert spec.params["code"].startswith("xxh3-128:")
-    assert json.loads(spec.params["spec"])["params"] == {"count": 3}
+    assert json.loads(spec.params["values"]) == {"count": 3}
+    assert "params" not in json.loads(spec.params["spec"])
+    assert job_spec_of(spec).params == {"count": 3}
     assert "notebooks/make-numbers.py" not in spec.input
 
 
@@ -147,7 +150,7 @@ def test_defaults_json_cannot_carry_do_not_break_the_rules(chain: Path) -> None:
     edit(chain / "notebooks" / "make-numbers.py", "count = 5",
          'count = 5\nchoices = {"a", "b"}\nshape = (2, 3)')
     spec = specs(chain)["make-numbers"]
-    assert json.loads(spec.params["spec"])["params"] == {"count": 5}
+    assert json.loads(spec.params["values"]) == {"count": 5}
 
 
 def test_config_for_an_unknown_notebook_is_an_error(chain: Path) -> None:
