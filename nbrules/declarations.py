@@ -15,6 +15,7 @@ Notebook code is never imported or executed here.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,17 +78,27 @@ class ParametersCell:
 
 
 def read_notebook(path: Path, text: str | None = None) -> nbformat.NotebookNode:
-    """Read a jupytext script into a notebook; errors name the file."""
+    """Read a jupytext script into a notebook; errors name the file.
+
+    Parsed once per distinct text and process (discovery, the reads scan and the code
+    digest all need the cells; jupytext's parse dominates Snakefile parse time).
+    The result is shared: treat it as read-only (``execute.inject`` copies).
+    """
     if text is None:
         text = path.read_text(encoding="utf-8")
     try:
-        nb: nbformat.NotebookNode = jupytext.reads(text, fmt="py")
+        return _parse_jupytext(text)
     except Exception as exc:  # jupytext raises many types on bad headers
         raise DeclarationError(
             f"cannot read as a jupytext notebook: {exc}",
             path=path,
             hint="keep notebooks in jupytext percent format ('# %%' cell markers)",
         ) from exc
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_jupytext(text: str) -> nbformat.NotebookNode:
+    nb: nbformat.NotebookNode = jupytext.reads(text, fmt="py")
     return nb
 
 

@@ -12,6 +12,7 @@ import difflib
 import keyword
 import posixpath
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -73,6 +74,26 @@ def build(tasks: Iterable[Task]) -> Pipeline:
     _check_upstream(by_name)
     _check_products(by_name)
     return Pipeline(by_name, _toposort(by_name))
+
+
+def check_not_shadowing(tasks: Iterable[Task]) -> None:
+    """Notebooks whose folder is on the kernel's import path must not shadow stdlib.
+
+    A ``numbers.py`` notebook beside ``random.py`` would replace those modules in
+    every kernel started with that folder on ``PYTHONPATH``: the kernel dies at
+    start-up with an unhelpful message, as it would in Jupyter.
+    """
+    for task in tasks:
+        stem = task.source.stem
+        if stem.isidentifier() and stem in sys.stdlib_module_names:
+            raise GraphError(
+                f"notebook file name '{task.source.name}' shadows the standard library "
+                f"module '{stem}'",
+                path=task.source,
+                line=task.line,
+                hint=f"rename it (e.g. '{stem}-nb.py' or 'make-{stem}.py'): its folder is on "
+                "the kernel's import path",
+            )
 
 
 def _index(tasks: list[Task]) -> dict[str, Task]:

@@ -53,8 +53,12 @@ class RuleSpec:
     local: bool = False
 
 
-def notebook_reads(task: Task) -> frozenset[str]:
-    """Upstream names whose executed notebook the code reads: ``upstream[n]["nb"]``."""
+def notebook_reads(task: Task, single: frozenset[str] = frozenset()) -> frozenset[str]:
+    """Upstream names whose executed notebook the code reads.
+
+    That is ``upstream[n]["nb"]``, or any ``upstream[n]`` when ``n`` is in ``single``
+    (an upstream whose only product is its executed notebook, injected as a path).
+    """
     names: set[str] = set()
     for source, _ in code_cells(task.source):
         try:
@@ -62,21 +66,28 @@ def notebook_reads(task: Task) -> frozenset[str]:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            name = _upstream_nb_subscript(node)
-            if name is not None:
+            name = _upstream_subscript(node)
+            if name is not None and (name in single or _is_nb_subscript(node, name)):
                 names.add(name)
     return frozenset(names)
 
 
-def _upstream_nb_subscript(node: ast.AST) -> str | None:
-    if not (isinstance(node, ast.Subscript) and _constant(node.slice) == NB_KEY):
+def _upstream_subscript(node: ast.AST) -> str | None:
+    """``n`` of ``upstream["n"]``, or of ``upstream["n"]["nb"]``."""
+    if not isinstance(node, ast.Subscript):
         return None
     inner = node.value
-    if (isinstance(inner, ast.Subscript) and isinstance(inner.value, ast.Name)
-            and inner.value.id == "upstream"):
-        name = _constant(inner.slice)
+    if isinstance(inner, ast.Name) and inner.id == "upstream":
+        name = _constant(node.slice)
         return name if isinstance(name, str) else None
+    if _constant(node.slice) == NB_KEY:
+        return _upstream_subscript(inner)
     return None
+
+
+def _is_nb_subscript(node: ast.AST, name: str) -> bool:
+    return (isinstance(node, ast.Subscript) and _constant(node.slice) == NB_KEY
+            and _upstream_subscript(node.value) == name)
 
 
 def _constant(node: ast.AST) -> Any:
@@ -88,7 +99,10 @@ def load(config: Mapping[str, Any], snakefile_dir: Path, cwd: Path | None = None
     """Discover (or take) tasks and validate them into a pipeline."""
     cwd = cwd or Path.cwd()
     s = settings(config, snakefile_dir, cwd)
-    found = tasks if tasks is not None else discover(Path(s.notebooks))
+    found = tasks
+    if found is None:
+        found = discover(Path(s.notebooks))
+        graph.check_not_shadowing(found)
     pipeline = graph.build(found)
     check_names(s, list(pipeline.tasks.values()))
     return s, pipeline
@@ -106,7 +120,8 @@ def rule_specs(config: Mapping[str, Any], snakefile_dir: Path | str,
 
 def _rule_spec(task: Task, pipeline: graph.Pipeline, s: Settings,
                search: list[Path], memo: CodeMemo | None = None) -> RuleSpec:
-    spec = job_spec(task, pipeline.tasks, s, notebook_reads(task))
+    single = frozenset(u for u in task.upstream if pipeline.tasks[u].single)
+    spec = job_spec(task, pipeline.tasks, s, notebook_reads(task, single))
     own = s.tasks.get(task.name) or {}
     needs = rule_resources(task, own.get("resources"))
     for warning in needs.warnings:

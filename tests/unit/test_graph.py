@@ -165,3 +165,19 @@ def test_a_notebook_named_like_the_target_rule_does_not_collide() -> None:
 def test_errors_are_graph_errors() -> None:
     for cls in (UnknownUpstream, Cycle, DuplicateProduct, DuplicateName):
         assert issubclass(cls, GraphError)
+
+
+def test_a_notebook_shadowing_the_standard_library_is_refused(tmp_path: Path) -> None:
+    from nbrules.graph import check_not_shadowing
+
+    ok = Task(name="get-data", source=tmp_path / "get-data.py", upstream=(),
+              products={"nb": "a.ipynb"})
+    check_not_shadowing([ok])
+    bad = Task(name="numbers", source=tmp_path / "numbers.py", upstream=(),
+               products={"nb": "n.ipynb"}, line=3)
+    with pytest.raises(GraphError) as caught:
+        check_not_shadowing([ok, bad])
+    text = caught.value.render()
+    assert text.startswith(f"{tmp_path / 'numbers.py'}:3: notebook file name 'numbers.py' "
+                           "shadows the standard library module 'numbers'")
+    assert "hint: rename it" in text

@@ -62,6 +62,19 @@ def test_an_upstream_whose_only_product_is_its_notebook_is_an_input(chain: Path)
     assert specs(chain)["report"].input == ["results/total.ipynb"]
 
 
+def test_reading_a_single_product_upstream_puts_its_notebook_in_the_key(chain: Path) -> None:
+    (chain / "notebooks" / "report.py").write_text(
+        '# %% tags=["parameters"]\nupstream = ["total"]\nproduct = "report.ipynb"\n'
+        '# %%\nsize = len(open(upstream["total"]).read())\n')
+    (chain / "notebooks" / "index.py").write_text(
+        '# %% tags=["parameters"]\nupstream = ["total"]\nproduct = "index.ipynb"\n'
+        '# %%\nprint("runs after total, reads nothing of it")\n')
+    rules = specs(chain)
+    assert job_spec_of(rules["report"]).key_inputs == {"total/nb": "results/total.ipynb"}
+    assert job_spec_of(rules["index"]).key_inputs == {}
+    assert rules["index"].input == ["results/total.ipynb"]
+
+
 def test_outputs_are_the_products_under_the_results_folder(chain: Path) -> None:
     rules = specs(chain, {"results": "results/demo"})
     assert rules["make-numbers"].output == {
