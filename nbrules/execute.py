@@ -78,7 +78,7 @@ class KernelEngine:
             extra: dict[str, Any] = {}
             if self.kernel_log is not None:
                 self.kernel_log.parent.mkdir(parents=True, exist_ok=True)
-                extra["stderr"] = stack.enter_context(open(self.kernel_log, "ab"))
+                extra["stderr"] = stack.enter_context(open(self.kernel_log, "wb"))
             try:
                 client.execute(**extra)
             except CellExecutionError as exc:
@@ -169,7 +169,7 @@ def run(spec: JobSpec, cwd: Path, engine: Engine | None = None) -> RunResult:
     start = time.perf_counter()
     try:
         with kernel_environment(spec, cwd):
-            (engine or KernelEngine(cwd / spec.log)).execute(nb, cwd, spec.kernel)
+            (engine or KernelEngine(kernel_log_path(spec, cwd))).execute(nb, cwd, spec.kernel)
     except CellFailure as failure:
         _remove(products.values())
         saved = failed_notebook_path(spec, cwd)
@@ -196,6 +196,11 @@ def run(spec: JobSpec, cwd: Path, engine: Engine | None = None) -> RunResult:
 def executed_notebook_path(spec: JobSpec, cwd: Path) -> Path:
     """Where the executed notebook goes when the task declares no ``nb`` product."""
     return cwd / Path(spec.log).with_suffix(".ipynb")
+
+
+def kernel_log_path(spec: JobSpec, cwd: Path) -> Path:
+    """The kernel process's own stderr, beside the job's one-line log."""
+    return cwd / Path(spec.log).with_suffix(".kernel.log")
 
 
 def failed_notebook_path(spec: JobSpec, cwd: Path) -> Path:

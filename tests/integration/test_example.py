@@ -72,9 +72,13 @@ def test_executed_notebooks_show_outputs_and_plots(sample_build: tuple[Path, str
 
 def test_logs_stay_outside_the_products(sample_build: tuple[Path, str]) -> None:
     project, _ = sample_build
-    assert sorted(p.stem for p in (project / "logs/sample").glob("*.log")) == sorted(
-        [*NOTEBOOKS, "report"]
+    names = [*NOTEBOOKS, "report"]
+    assert sorted(p.name for p in (project / "logs/sample").glob("*.log")) == sorted(
+        [f"{n}.log" for n in names] + [f"{n}.kernel.log" for n in names]
     )
+    for name in names:
+        lines = (project / f"logs/sample/{name}.log").read_text().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"nbrules: {name}: cache miss")
     assert not list((project / "results").rglob("*.log"))
 
 

@@ -300,6 +300,9 @@ def test_kernel_stderr_goes_to_the_job_log_not_the_console(
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import sys; sys.__stderr__.write('kernel-noise\\n')")]
     log = tmp_path / "logs" / "k.log"
+    log.parent.mkdir()
+    log.write_text("from an earlier run\n")
     KernelEngine(log).execute(nb, tmp_path, "python3")
     assert "kernel-noise" in log.read_text()
+    assert "earlier run" not in log.read_text()
     assert "kernel-noise" not in capfd.readouterr().err

@@ -23,6 +23,7 @@ seed = 42
 max_iter = 200
 learning_rate = 0.1
 max_leaf_nodes = 31
+resources = {"threads": 2, "mem_mb": 4000, "runtime": 30}
 
 # %%
 features = read_parquet(upstream["features"]["data"])
