@@ -141,17 +141,24 @@ def cell_lines(text: str, cells: Sequence[Any]) -> list[int]:
     return lines
 
 
-def parse_parameters(source: str, path: Path, first_line: int) -> ParametersCell:
-    """Literal assignments of a parameters cell; line numbers are file lines."""
+def parse_python(source: str, path: Path | None, first_line: int, *, what: str = "",
+                 hint: str = "fix the syntax; the notebook cannot run as written") -> ast.Module:
+    """``ast.parse`` whose syntax errors name the file line (``first_line`` = line 1)."""
     try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except SyntaxError as exc:
         raise DeclarationError(
-            f"syntax error in parameters cell: {exc.msg}",
+            f"syntax error{what}: {exc.msg}",
             path=path,
             line=first_line + (exc.lineno or 1) - 1,
-            hint="the parameters cell must be plain Python assignments",
+            hint=hint,
         ) from exc
+
+
+def parse_parameters(source: str, path: Path, first_line: int) -> ParametersCell:
+    """Literal assignments of a parameters cell; line numbers are file lines."""
+    tree = parse_python(source, path, first_line, what=" in parameters cell",
+                        hint="the parameters cell must be plain Python assignments")
     values: dict[str, Any] = {}
     lines: dict[str, int] = {}
     non_literal: set[str] = set()

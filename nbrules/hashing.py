@@ -40,8 +40,7 @@ from typing import Protocol
 
 import xxhash
 
-from .declarations import code_cells
-from .errors import NbrulesError
+from .declarations import code_cells, parse_python
 from .fsutil import atomic_write_text
 
 ALGORITHM = "xxh3-128"
@@ -244,19 +243,9 @@ def _is_docstring(node: ast.stmt) -> bool:
 
 def normalize_python(source: str, path: Path | None = None, first_line: int = 1) -> str:
     """Canonical text of Python source: an AST dump without positions or docstrings."""
-    return ast.dump(strip_docstrings(_parse(source, path, first_line)), annotate_fields=False)
+    return ast.dump(strip_docstrings(parse_python(source, path, first_line)), annotate_fields=False)
 
 
-def _parse(source: str, path: Path | None, first_line: int) -> ast.Module:
-    try:
-        return ast.parse(source)
-    except SyntaxError as exc:
-        raise NbrulesError(
-            f"syntax error: {exc.msg}",
-            path=path,
-            line=first_line + (exc.lineno or 1) - 1,
-            hint="fix the syntax; the notebook cannot run as written",
-        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +317,7 @@ def _summarize_notebook(path: Path, raw_digest: str) -> SourceSummary:
     parts: list[str] = []
     imports: list[str] = []
     for source, line in code_cells(path):
-        tree = _parse(python_source(source), path, line)
+        tree = parse_python(python_source(source), path, line)
         if all(_is_docstring(node) for node in tree.body):
             continue  # a cell of comments (or prose in a string) runs nothing
         imports.extend(imported_modules(tree))
@@ -343,7 +332,7 @@ def notebook_summary(path: Path, memo: CodeMemo | None = None) -> SourceSummary:
 
 @functools.lru_cache(maxsize=4096)
 def _summarize_module(path: Path, raw_digest: str, package: str) -> SourceSummary:
-    tree = _parse(path.read_text(encoding="utf-8"), path, 1)
+    tree = parse_python(path.read_text(encoding="utf-8"), path, 1)
     imports = tuple(imported_modules(tree, package))
     return SourceSummary(digest_text(ast.dump(strip_docstrings(tree), annotate_fields=False)),
                          imports)

@@ -330,7 +330,7 @@ def test_memo_skips_parsing_an_unchanged_notebook(
         raise AssertionError("parsed although memoized")
 
     monkeypatch.setattr(hashing, "code_cells", no_parsing)
-    monkeypatch.setattr(hashing, "_parse", no_parsing)
+    monkeypatch.setattr(hashing, "parse_python", no_parsing)
     assert code_digest(path, search, memo) == first
 
 
