@@ -36,7 +36,10 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def plain_script(spec_json: str, cwd: Path) -> str:
+MATPLOTLIB_AGG = "import matplotlib\nmatplotlib.use('Agg')\n"
+
+
+def plain_script(spec_json: str, cwd: Path, preamble: str = MATPLOTLIB_AGG) -> str:
     from nbrules.config import JobSpec
     from nbrules.declarations import read_notebook
     from nbrules.execute import inject, injected_source
@@ -46,7 +49,7 @@ def plain_script(spec_json: str, cwd: Path) -> str:
     source = cwd / spec.source
     nb = inject(read_notebook(source), injected_source(spec, cwd), source)
     cells = [python_source(c.source) for c in nb.cells if c.cell_type == "code"]
-    return "import matplotlib\nmatplotlib.use('Agg')\n" + "\n\n".join(cells) + "\n"
+    return preamble + "\n\n".join(cells) + "\n"
 
 
 def main() -> None:
@@ -75,7 +78,7 @@ def main() -> None:
 
     rows = []
     for rule in specs:
-        spec_json = rule.params["spec"]
+        spec_json = job_spec_of(rule).to_json()  # the whole spec, parameter values included
         script = work / f"plain-{rule.task}.py"
         script.write_text(plain_script(spec_json, work))
         plain = [timed([sys.executable, str(script)], work, kernel_env)
