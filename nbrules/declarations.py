@@ -19,12 +19,12 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import jupytext
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from .errors import DeclarationError
+
+if TYPE_CHECKING:
+    import nbformat
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -98,6 +98,8 @@ def read_notebook(path: Path, text: str | None = None) -> nbformat.NotebookNode:
 
 @functools.lru_cache(maxsize=2048)
 def _parse_jupytext(text: str) -> nbformat.NotebookNode:
+    import jupytext  # imported on first use: a cache-hit job never parses a notebook
+
     nb: nbformat.NotebookNode = jupytext.reads(text, fmt="py")
     return nb
 

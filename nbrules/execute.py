@@ -15,9 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-import nbformat
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import JobSpec
 from .declarations import (
@@ -29,6 +27,9 @@ from .declarations import (
 )
 from .errors import ExecutionError
 from .fsutil import atomic_write_bytes, atomic_write_text
+
+if TYPE_CHECKING:
+    import nbformat
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
@@ -142,6 +143,8 @@ def inject(nb: nbformat.NotebookNode, source: str, path: Path) -> nbformat.Noteb
             path=path,
             hint='add a cell starting with: # %% tags=["parameters"]',
         )
+    import nbformat  # imported on first use: cache-hit jobs never need it
+
     cell = nbformat.v4.new_code_cell(  # type: ignore[no-untyped-call]
         source, metadata={"tags": [INJECTED_TAG]}
     )
@@ -216,6 +219,8 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
         body, _ = exporter.from_notebook_node(nb)
         atomic_write_text(path, body)
     else:
+        import nbformat
+
         text: str = nbformat.writes(nb)  # type: ignore[no-untyped-call]
         atomic_write_bytes(path, text.encode("utf-8"))
 
