@@ -92,15 +92,21 @@ class Build:
         return sorted(set(_ERROR.findall(self.stderr)))
 
 
-def snakemake(cwd: Path, args: Sequence[str], env: dict[str, str]) -> Build:
-    """Run ``python -m snakemake ARGS`` in ``cwd``; fail loudly if it fails."""
-    command = [sys.executable, "-m", "snakemake", *args]
+def timed_run(command: Sequence[str], cwd: Path,
+              env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``command`` in ``cwd`` and time it; exit the benchmark if it fails."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
+    done = subprocess.run(list(command), cwd=cwd, env=env, capture_output=True, text=True,
                           check=False)
     seconds = time.perf_counter() - start
     if done.returncode:
         sys.exit(f"{' '.join(command)} failed in {cwd}:\n{done.stderr[-4000:]}")
+    return done, seconds
+
+
+def snakemake(cwd: Path, args: Sequence[str], env: dict[str, str]) -> Build:
+    """Run ``python -m snakemake ARGS`` in ``cwd``; fail loudly if it fails."""
+    done, seconds = timed_run([sys.executable, "-m", "snakemake", *args], cwd, env)
     jobs = tuple(j for j in _JOB.findall(done.stderr) if j not in TARGET_RULES)
     outcomes = _OUTCOME.findall(done.stderr)
     return Build(seconds, jobs, tuple(t for t, r in outcomes if r == "miss"),

@@ -21,19 +21,17 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from benchlib import timed_run
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    return timed_run(cmd, cwd, env)[1]
 
 
 MATPLOTLIB_AGG = "import matplotlib\nmatplotlib.use('Agg')\n"
@@ -66,8 +64,9 @@ def main() -> None:
 
     sys.path.insert(0, str(REPO))
     os.chdir(work)
-    from nbrules.rules import job_spec_of, rule_specs
     import yaml
+
+    from nbrules.rules import job_spec_of, rule_specs
 
     config = yaml.safe_load((work / "workflow/config.yaml").read_text())
     sample = yaml.safe_load((work / "profiles/sample/data.yaml").read_text())

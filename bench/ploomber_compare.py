@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from benchlib import timed_run
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "projects" / "ploomber-basic"
 COMMENT = "# %%\nwith open(upstream"
@@ -61,12 +61,7 @@ def _run(command: list[str], project: Path) -> tuple[list[str], float]:
     runs = project / "kernel-runs.txt"
     seen = len(runs.read_text().splitlines()) if runs.exists() else 0
     env = {k: v for k, v in os.environ.items() if k not in ("NBRULES_CACHE", "NBRULES_BUILD")}
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True,
-                          check=False)
-    seconds = time.perf_counter() - start
-    if done.returncode:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    _, seconds = timed_run(command, project, env)
     lines = runs.read_text().splitlines() if runs.exists() else []
     return sorted(lines[seen:]), seconds
 

@@ -40,6 +40,11 @@ KNOWN_ENGINE = ("notebooks", "pythonpath", "kernel", "cache", "cache_verify", "c
                 "cache_packages")
 
 
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON (sorted keys, no spaces): what rule params must be."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Engine-wide settings resolved from config; paths relative to the working dir."""
@@ -81,7 +86,7 @@ class JobSpec:
         return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return canonical_json(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:

@@ -123,15 +123,19 @@ def key_parts(spec: JobSpec, cwd: Path, stats: StatCache, memo: CodeMemo | None,
     inputs = {name: _input_digest(stats, cwd / path, name)
               for name, path in sorted(spec.key_inputs.items())}
     local = {PurePosixPath(key).parts[0].removesuffix(".py") for key in code.local}
-    return KeyParts(
-        code=code.digest,
-        params=spec.params,
-        products=spec.relative_products,
-        single=spec.single,
-        kernel=spec.kernel,
-        inputs=inputs,
-        packages=installed_versions(code.imports, local) if packages else None,
-    )
+    versions = installed_versions(code.imports, local) if packages else None
+    return spec_key_parts(spec, code.digest, inputs, versions)
+
+
+def spec_key_parts(spec: JobSpec, code: str, inputs: dict[str, str],
+                   packages: dict[str, str] | None = None) -> KeyParts:
+    """The key parts of ``spec`` given its code digest and input digests.
+
+    The one place that maps a job spec onto the key, for the job itself and for the
+    parse-time prediction (``predict.py``), so the two can never drift apart.
+    """
+    return KeyParts(code=code, params=spec.params, products=spec.relative_products,
+                    single=spec.single, kernel=spec.kernel, inputs=inputs, packages=packages)
 
 
 def _input_digest(stats: StatCache, path: Path, name: str) -> str:

@@ -26,9 +26,10 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .cache import KeyParts, Manifest, Store, store_root
+from .cache import Manifest, Store, store_root
 from .config import JobSpec
 from .hashing import StatCache
+from .job import spec_key_parts
 
 
 def predicted_hits(jobs: Sequence[tuple[JobSpec, str]], cwd: Path,
@@ -49,8 +50,7 @@ def predicted_hits(jobs: Sequence[tuple[JobSpec, str]], cwd: Path,
             inputs = _known_inputs(spec, hits, cwd, stats)
             if inputs is None:
                 continue
-            key = KeyParts(code=code, params=spec.params, products=spec.relative_products,
-                           single=spec.single, kernel=spec.kernel, inputs=inputs).key
+            key = spec_key_parts(spec, code, inputs).key
             manifest = store.lookup(key)
             if manifest is not None and set(manifest.products) == set(spec.products):
                 hits[spec.name] = manifest

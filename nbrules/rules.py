@@ -18,7 +18,6 @@ Each notebook becomes one rule:
 from __future__ import annotations
 
 import ast
-import json
 import shlex
 import sys
 from collections.abc import Mapping
@@ -28,7 +27,7 @@ from typing import Any
 
 from . import graph
 from .cache import code_memo
-from .config import JobSpec, Settings, check_names, job_spec, settings
+from .config import JobSpec, Settings, canonical_json, check_names, job_spec, settings
 from .declarations import NB_KEY, Task, code_cells, discover
 from .errors import NbrulesError
 from .hashing import CodeMemo, code_digest, python_source
@@ -166,10 +165,6 @@ def split_params(spec: JobSpec, code: str) -> dict[str, str]:
     rest = spec.to_json_dict()
     values = rest.pop("params")
     return {"code": code, "values": canonical_json(values), "spec": canonical_json(rest)}
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def shell_command() -> str:
