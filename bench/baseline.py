@@ -4,11 +4,11 @@ The fairest baseline we could think of keeps everything that is not the feature
 under test identical, and replaces the feature with what Snakemake users do today:
 
 - **same DAG and rule bodies**: the rules are nbrules' own
-  :func:`nbrules.rules.rule_specs` (inputs, outputs, log, threads, resources, the
+  :func:`nbrules.snakemake.rules.rule_specs` (inputs, outputs, log, threads, resources, the
   resolved job spec), written out as a static Snakefile — so parsing it costs
   Snakemake's own work only, none of nbrules' (no notebook discovery, no code
   digests, no cache prediction);
-- **same executor**: each job runs :func:`nbrules.execute.run` (the same injected
+- **same executor**: each job runs :func:`nbrules.run.execute.run` (the same injected
   parameters, the same nbclient kernel, the same executed notebook written), so a
   job costs what an nbrules cache miss costs minus the cache (no key, no input
   digests, no publish);
@@ -39,13 +39,11 @@ TARGET = "all"
 
 def _rules_text(specs: Sequence[Any]) -> str:
     """One static ``rule`` block per nbrules RuleSpec."""
-    from nbrules.rules import job_spec_of
-
     shell = (f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE))} "
              "--threads {threads} {params.spec:q}")
     blocks = []
     for spec in specs:
-        job = job_spec_of(spec)  # the whole job spec, parameter values included
+        job = spec.job  # the whole job spec, parameter values included
         blocks.append(
             f"rule {spec.name}:\n"
             f"    input: {[*spec.input, job.source]!r}\n"
@@ -89,15 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
 
-    from dataclasses import replace
-
-    from nbrules.config import JobSpec
-    from nbrules.execute import run
+    from nbrules.plan.jobspec import JobSpec
+    from nbrules.run.execute import run
 
     spec = JobSpec.from_json(args.spec)
-    if args.threads:
-        spec = replace(spec, engine={**spec.engine, "threads": args.threads})
-    result = run(spec, Path.cwd())
+    result = run(spec, Path.cwd(), threads=args.threads)
     line = (f"nbrules: {spec.name}: cache miss — baseline without cache "
             f"(executed in {result.seconds:.1f}s)")
     print(line, file=sys.stderr, flush=True)

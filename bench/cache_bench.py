@@ -105,7 +105,7 @@ cache's events log of that build, cross-checked with the `nbrules: <task>: cache
 line each job prints); **jobs** = jobs Snakemake ran (target rule not counted); a
 ✓ means nbrules started exactly the kernels issue 4 expects. **Plain Snakemake** is the
 fairest baseline we found: the same DAG and the same executor (nbrules' own rule specs
-written as a static Snakefile whose jobs run `nbrules.execute.run`: same injected
+written as a static Snakefile whose jobs run `nbrules.run.execute.run`: same injected
 parameters, same kernel, same executed notebook), with the notebook's `.py` as an
 `input:` (Snakemake's mtime/checksum semantics, as with its `notebook:` directive) and no
 content cache. **Python floor** = the code of the notebooks that must run (issue 4's

@@ -1,10 +1,10 @@
 """Hashing cost: xxh3-128 against the I/O floor and the digests other tools use.
 
 On one file of ``size`` bytes (random content, fsync-ed), each method streams the
-file in 1 MiB ``readinto`` chunks, as :func:`nbrules.hashing.digest_file` does:
+file in 1 MiB ``readinto`` chunks, as :func:`nbrules.cache.digests.digest_file` does:
 
 - **read only**: no digest — the I/O floor;
-- **xxh3-128**: ``nbrules.hashing.digest_file`` itself;
+- **xxh3-128**: ``nbrules.cache.digests.digest_file`` itself;
 - **sha256** (Snakemake's checksums of small files) and **md5** (DVC), with hashlib.
 
 *Cold* evicts the file from the page cache before each run (fsync, then
@@ -53,11 +53,11 @@ def _hashlib(name: str) -> Callable[[Path], object]:
 
 
 def _methods() -> dict[str, Callable[[Path], object]]:
-    from nbrules.hashing import digest_file
+    from nbrules.cache.digests import digest_file
 
     return {
         "read only (I/O floor)": lambda path: _stream(path, None),
-        "xxh3-128 (`nbrules.hashing.digest_file`)": digest_file,
+        "xxh3-128 (`nbrules.cache.digests.digest_file`)": digest_file,
         "sha256 (hashlib; Snakemake's checksums of files ≤ 1 MB)": _hashlib("sha256"),
         "md5 (hashlib; DVC)": _hashlib("md5"),
     }
@@ -136,7 +136,7 @@ def throughput_table(path: Path, repeat: int) -> tuple[str, float, float, set[st
                      ratio(w, floor_warm)])
     headers = ["method", "cold GiB/s (best)", "cold s (best)", "cold s (median)",
                "÷ read only (best)", "warm GiB/s", "warm s", "÷ read only"]
-    xxh3 = "xxh3-128 (`nbrules.hashing.digest_file`)"
+    xxh3 = "xxh3-128 (`nbrules.cache.digests.digest_file`)"
     return table(headers, rows), min(cold[xxh3]), median(warm[xxh3]), how, left
 
 
@@ -153,7 +153,8 @@ def _per_call(call: Callable[[], object], count: int, repeat: int) -> float:
 
 def stat_table(folder: Path, big: Path, big_cold: float, big_warm: float, repeat: int) -> str:
     size = _label(big.stat().st_size)
-    from nbrules.hashing import RACY_NS, StatCache, digest_file
+    from nbrules.cache.digests import digest_file
+    from nbrules.cache.statcache import RACY_NS, StatCache
 
     small = folder / "1MiB.bin"
     _write(small, 1 << 20)

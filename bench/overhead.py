@@ -38,10 +38,9 @@ MATPLOTLIB_AGG = "import matplotlib\nmatplotlib.use('Agg')\n"
 
 
 def plain_script(spec_json: str, cwd: Path, preamble: str = MATPLOTLIB_AGG) -> str:
-    from nbrules.config import JobSpec
-    from nbrules.declarations import read_notebook
-    from nbrules.execute import inject, injected_source
-    from nbrules.hashing import python_source
+    from nbrules.common.notebooks import python_source, read_notebook
+    from nbrules.plan.inject import inject, injected_source
+    from nbrules.plan.jobspec import JobSpec
 
     spec = JobSpec.from_json(spec_json)
     source = cwd / spec.source
@@ -66,18 +65,19 @@ def main() -> None:
     os.chdir(work)
     import yaml
 
-    from nbrules.rules import job_spec_of, rule_specs
+    from nbrules.plan.jobspec import write_spec_file
+    from nbrules.snakemake.rules import rules_from_config
 
     config = yaml.safe_load((work / "workflow/config.yaml").read_text())
     sample = yaml.safe_load((work / "profiles/sample/data.yaml").read_text())
     config.update(sample)
-    specs = rule_specs(config, work / "workflow")
+    specs = rules_from_config(config, work / "workflow")[1]
     kernel_env = {**env, "PYTHONPATH": os.pathsep.join(
-        str(work / p) for p in job_spec_of(specs[0]).pythonpath)}
+        str(work / p) for p in specs[0].job.pythonpath)}
 
     rows = []
     for rule in specs:
-        spec_json = job_spec_of(rule).to_json()  # the whole spec, parameter values included
+        spec_json = rule.job.to_json()  # the whole spec, parameter values included
         script = work / f"plain-{rule.task}.py"
         script.write_text(plain_script(spec_json, work))
         plain = [timed([sys.executable, str(script)], work, kernel_env)
@@ -85,7 +85,8 @@ def main() -> None:
         job = []
         for i in range(args.repeat):
             job_env = {**env, "NBRULES_CACHE": str(work / f"cache-{rule.task}-{i}")}
-            job.append(timed([sys.executable, "-m", "nbrules", "run", spec_json], work, job_env))
+            spec_file = write_spec_file(rule.job, work)
+            job.append(timed([sys.executable, "-m", "nbrules", "run", spec_file], work, job_env))
         rows.append((rule.task, statistics.median(plain), statistics.median(job)))
 
     print(f"Sample build (snakemake --profile profiles/sample, 2 cores): cold {cold:.1f} s, "

@@ -6,7 +6,7 @@ For each size, a generated 1 → N-2 → 1 pipeline of tiny notebooks (``generat
   parse (the memo in ``$NBRULES_CACHE/normalized`` answers every code digest);
 - ``snakemake -n`` on a static Snakefile with the same rules (``baseline.py``):
   Snakemake's own cost for that many rules and jobs;
-- ``nbrules.rules.rule_specs`` alone, timed inside a fresh interpreter (memo cold,
+- ``nbrules.snakemake.rules.rules_from_config`` alone, timed inside a fresh interpreter (memo cold,
   memo warm, and a second call in the same process), plus, for the largest size,
   where its time goes.
 
@@ -42,31 +42,29 @@ STATIC_NOTE = (
 
 def _specs(project: Path, plain: str | None) -> dict[str, float]:
     start = time.perf_counter()
-    from nbrules.rules import rule_specs
+    from nbrules.snakemake.rules import rules_from_config
 
     imported = time.perf_counter()
-    specs = rule_specs({}, project)
+    specs = rules_from_config({}, project)[1]
     first = time.perf_counter()
-    rule_specs({}, project)
+    rules_from_config({}, project)
     again = time.perf_counter()
     if plain:
         from baseline import write_snakefile
 
-        from nbrules.rules import job_spec_of
-
-        write_snakefile(project / plain, {job_spec_of(specs[0]).results: specs})
+        write_snakefile(project / plain, {specs[0].job.results: specs})
     return {"import": imported - start, "first": first - imported, "again": again - first}
 
 
 def _breakdown(project: Path) -> dict[str, float]:
-    from nbrules import graph
-    from nbrules.cache import code_memo
-    from nbrules.config import settings
-    from nbrules.declarations import discover
-    from nbrules.hashing import code_digest
-    from nbrules.rules import notebook_reads
+    from nbrules.cache.code import DirectoryMemo, code_summary
+    from nbrules.cache.store import store_root
+    from nbrules.plan import graph
+    from nbrules.plan.declarations import discover
+    from nbrules.plan.jobspec import notebook_reads
+    from nbrules.plan.settings import parse_settings
 
-    s = settings({}, project, project)
+    s = parse_settings({}, project, project)
     clock = [time.perf_counter()]
 
     def lap() -> float:
@@ -77,13 +75,14 @@ def _breakdown(project: Path) -> dict[str, float]:
     times = {"discover (one jupytext parse per notebook)": lap()}
     graph.build(tasks)
     times["graph.build"] = lap()
+    by_name = {task.name: task for task in tasks}
     for task in tasks:
-        notebook_reads(task)
+        notebook_reads(task, by_name)
     times["notebook_reads (upstream[…]['nb'] scan)"] = lap()
-    memo = code_memo(s.engine, project)
+    memo = DirectoryMemo(store_root(s.cache.root, project) / "normalized")
     search = [project / p for p in [s.notebooks, *s.pythonpath]]
     for task in tasks:
-        code_digest(task.source, search, memo)
+        code_summary(task.source, search, "3", memo)
     times["code digests (memo warm)"] = lap()
     return times
 
@@ -124,7 +123,8 @@ def measure(project: Path, notebooks: int, repeat: int) -> tuple[list[str], dict
 
 
 def parse_section(sizes: Sequence[int], repeat: int) -> str:
-    rows, breakdown = [], {}
+    rows: list[list[str]] = []
+    breakdown: dict[str, float] = {}
     work = Path(tempfile.mkdtemp(prefix="nbrules-parse-bench-"))
     try:
         for notebooks in sizes:

@@ -141,20 +141,18 @@ def _inside(project: Path) -> Iterator[None]:
 
 
 def rule_specs_of(project: Path, pipeline: Pipeline, profile: Profile) -> list[Any]:
-    from nbrules.rules import rule_specs
+    from nbrules.snakemake.rules import rules_from_config
 
     with _inside(project):
         config = merged_config(project, profile.configfiles)
-        return rule_specs(config, project / pipeline.snakefile_dir)
+        return rules_from_config(config, project / pipeline.snakefile_dir)[1]
 
 
 def write_baseline(project: Path, pipeline: Pipeline) -> None:
-    from nbrules.rules import job_spec_of
-
     by_root = {}
     for profile in pipeline.profiles:
         specs = rule_specs_of(project, pipeline, profile)
-        by_root[job_spec_of(specs[0]).results] = specs
+        by_root[specs[0].job.results] = specs
     shutil.rmtree(project / ".bench-memo", ignore_errors=True)
     write_snakefile(project / pipeline.snakefile_dir / "Snakefile", by_root,
                     pipeline.baseline_configfile)
@@ -169,10 +167,8 @@ def floor_seconds(project: Path, pipeline: Pipeline, profile: Profile,
 
     Up to ``repeat`` runs of the whole pipeline, while they fit in :data:`FLOOR_BUDGET`.
     """
-    from nbrules.rules import job_spec_of
-
     specs = rule_specs_of(project, pipeline, profile)
-    jobs = [job_spec_of(spec) for spec in specs]
+    jobs = [spec.job for spec in specs]
     pythonpath = os.pathsep.join(str(project / p) for p in jobs[0].pythonpath)
     env = environment(PYTHONPATH=pythonpath, MPLBACKEND="Agg")
     scripts = []

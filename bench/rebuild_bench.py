@@ -109,8 +109,8 @@ class Cell:
 
 
 def _nbrules_build(project: Path, profile: Profile, tag: str) -> tuple[Build, tuple[str, ...]]:
-    from nbrules.cache import Store
-    from nbrules.cache_admin import build_events
+    from nbrules.cache.admin import build_events
+    from nbrules.cache.store import Store
 
     build_id = f"bench-{tag}-{time.time_ns()}"
     cache = project.parent / "cache"
@@ -161,17 +161,17 @@ def _root(project: Path, pipeline: Pipeline, profile: Profile) -> str:
 
 
 def restore_job(project: Path, pipeline: Pipeline, repeat: int) -> dict[str, float]:
-    """Seconds of one cache-hit job alone, of Python start-up and of importing nbrules.job."""
-    from nbrules.rules import job_spec_of
+    """Seconds of one cache-hit job alone, of Python start-up and of importing nbrules.run.job."""
+    from nbrules.plan.jobspec import write_spec_file
 
-    spec = job_spec_of(rule_specs_of(project, pipeline, pipeline.profiles[0])[1]).to_json()
+    spec = write_spec_file(rule_specs_of(project, pipeline, pipeline.profiles[0])[1].job, project)
     env = environment(NBRULES_CACHE=str(project.parent / "cache"))
     job = [sys.executable, "-m", "nbrules", "run", spec]
     done = subprocess.run(job, cwd=project, env=env, capture_output=True, text=True, check=True)
     if "cache hit" not in done.stderr:
         sys.exit(f"expected a cache hit: {done.stderr}")
     commands = {"job": job, "start": [sys.executable, "-c", "pass"],
-                "import": [sys.executable, "-c", "import nbrules.job"]}
+                "import": [sys.executable, "-c", "import nbrules.run.job"]}
     return {name: median([timed(command, project, env) for _ in range(repeat)])
             for name, command in commands.items()}
 
@@ -237,7 +237,7 @@ def rebuild_table(pipeline: Pipeline, runs: Sequence[Mapping[tuple[int, str], Ce
 def _restore_note(restores: Sequence[Mapping[str, float]]) -> str:
     job, start, imports = (median([r[k] for r in restores]) for k in ("job", "start", "import"))
     return (f"One restore job alone (`python -m nbrules run`, a cache hit): {job:.2f} s, of "
-            f"which Python start-up {start:.2f} s and `import nbrules.job` "
+            f"which Python start-up {start:.2f} s and `import nbrules.run.job` "
             f"{imports - start:.2f} s more.")
 
 

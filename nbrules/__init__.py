@@ -6,6 +6,12 @@ In a Snakefile::
     nbrules.include(workflow)
 
 (or ``include: nbrules.snakefile`` plus a target rule of your own).
+
+The package is layered, top to bottom (checked by import-linter, see
+``pyproject.toml``): ``cli`` → ``ploomber`` (pipeline.yaml front end) →
+``snakemake`` (the adapter, the only Snakemake importer) → ``run`` (one job) →
+``engines`` (the only kernel/papermill/IPython importers) → ``plan`` (declarations,
+graph, settings, keys) → ``cache`` (store, digests) → ``common`` (errors, files).
 """
 
 from __future__ import annotations
@@ -13,13 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .declarations import Task, discover, read_declaration
-from .errors import NbrulesError
+from .common.errors import NbrulesError
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: The packaged rules file to ``include:`` from a Snakefile.
-snakefile = str(Path(__file__).with_name("notebooks.smk"))
+snakefile = str(Path(__file__).parent / "snakemake" / "notebooks.smk")
 
 
 def include(workflow: Any) -> None:
@@ -28,15 +33,9 @@ def include(workflow: Any) -> None:
     Like ``include: nbrules.snakefile``, but the ``notebooks`` rule (every product)
     becomes the default target unless the Snakefile already defined a rule.
     """
-    workflow.include(snakefile, overwrite_default_target=workflow.default_target is None)
+    from .snakemake import include as include_rules
+
+    include_rules(workflow)
 
 
-__all__ = [
-    "NbrulesError",
-    "Task",
-    "__version__",
-    "discover",
-    "include",
-    "read_declaration",
-    "snakefile",
-]
+__all__ = ["NbrulesError", "__version__", "include", "snakefile"]

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 # The example pipeline's helper package is imported by notebooks from workflow/src.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "src"))
@@ -44,3 +45,10 @@ def run_snakemake(
         check=False,
     )
     return done.returncode, done.stdout
+
+
+def rules_of(config: object, basedir: Path, tasks: object = None) -> list[Any]:
+    """The rule specs ``notebooks.smk`` would declare for ``config`` (no Snakemake run)."""
+    from nbrules.snakemake.rules import rules_from_config
+
+    return rules_from_config(config, basedir, tasks)[1]  # type: ignore[arg-type]

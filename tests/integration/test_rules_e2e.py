@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -120,8 +121,9 @@ def test_dry_run_lists_every_job_with_its_own_command(tmp_path: Path) -> None:
     assert code == 0, output
     assert jobs_run(output) == {"make_numbers", "square", "total", "notebooks"}
     for task in ("make-numbers", "square", "total"):
-        # Each job's command carries its own spec: no late binding of the loop variable.
-        assert f'"name":"{task}"' in output
+        # Each job's command names its own spec file: no late binding of the loop variable.
+        (spec_file,) = re.findall(rf"nbrules run (\.nbrules/jobs/{task}-[0-9a-f]+\.json)", output)
+        assert json.loads((root / spec_file).read_text())["name"] == task
     assert not (root / "results").exists()
 
 

@@ -377,4 +377,8 @@ def test_production_profile_groups_small_notebooks_and_reads_all_the_data(
     assert groups == {"prep": ["clean", "features", "get_data"],
                       "report": ["evaluate", "report"]}
     assert "results/production/data/raw/flights.parquet" in out
-    assert '"sample_frac":1.0' in out
+    spec_files = re.findall(r"nbrules run (\.nbrules/jobs/\S+\.json)", out)
+    assert len(spec_files) == 6
+    for spec_file in spec_files:
+        spec = json.loads((root / spec_file).read_text())
+        assert spec["params"].get("sample_frac", 1.0) == 1.0

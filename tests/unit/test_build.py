@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nbrules import build
-from nbrules.errors import ConfigError
+from nbrules.common.errors import ConfigError
+from nbrules.ploomber import build
 
 NOTEBOOK = '# %% tags=["parameters"]\nupstream = None\nproduct = None\n\n# %%\nx = 1\n'
 SPEC = "tasks:\n  - source: get-data.py\n    product: out/get.ipynb\n"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from nbrules.declarations import Task, code_cells, discover, read_declaration
-from nbrules.errors import DeclarationError
+from nbrules.common.errors import DeclarationError
+from nbrules.common.notebooks import code_cells
+from nbrules.plan.declarations import Task, discover, read_declaration
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from nbrules import errors
-from nbrules.errors import (
+from nbrules.common import errors
+from nbrules.common.errors import (
     CacheError,
     ConfigError,
     Cycle,

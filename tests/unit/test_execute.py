@@ -1,4 +1,4 @@
-"""Injection and the executor, with a fake engine at the ``execute.Engine`` seam."""
+"""Injection and the executor, with a fake engine at the ``engines.Engine`` seam."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ from typing import Any
 import nbformat
 import pytest
 
-from nbrules.config import JobSpec, job_spec, settings
-from nbrules.declarations import INJECTED_TAG, read_declaration, read_notebook
-from nbrules.errors import ExecutionError
-from nbrules.execute import CellFailure, inject, injected_source, run, write_notebook
+from nbrules.common.errors import ExecutionError
+from nbrules.common.notebooks import INJECTED_TAG, read_notebook
+from nbrules.engines import CellFailure, EngineRequest
+from nbrules.engines.kernel import KernelEngine
+from nbrules.plan.declarations import read_declaration
+from nbrules.plan.inject import inject, injected_source
+from nbrules.plan.jobspec import JobSpec, job_spec
+from nbrules.plan.settings import parse_settings as settings
+from nbrules.run.execute import run, write_notebook
 
 Cells = Callable[[nbformat.NotebookNode, Path], None]
 
@@ -49,12 +54,13 @@ class FakeEngine:
         self.kernel = ""
         self.pythonpath = ""
         self.notebook: nbformat.NotebookNode | None = None
+        self.request: EngineRequest | None = None
 
-    def execute(self, nb: nbformat.NotebookNode, cwd: Path, kernel: str) -> None:
-        self.notebook, self.kernel = nb, kernel
-        self.pythonpath = os.environ.get("PYTHONPATH", "")
+    def execute(self, nb: nbformat.NotebookNode, request: EngineRequest) -> None:
+        self.notebook, self.kernel, self.request = nb, request.kernel, request
+        self.pythonpath = request.env.get("PYTHONPATH", "")
         if self.cells is not None:
-            self.cells(nb, cwd)
+            self.cells(nb, request.cwd)
 
 
 def write_products(spec: JobSpec, keys: tuple[str, ...] = ("data",)) -> Cells:
@@ -192,16 +198,12 @@ def test_run_writes_the_executed_notebook_and_keeps_the_source(
 
 
 def test_threads_limit_the_kernels_math_libraries(spec: JobSpec, tmp_path: Path) -> None:
-    seen: dict[str, str | None] = {}
-
-    def cells(nb: nbformat.NotebookNode, cwd: Path) -> None:
-        seen.update({k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")})
-        write_products(spec)(nb, cwd)
-
-    fields = {**json.loads(spec.to_json()), "engine": {"threads": 3}}
-    threaded = JobSpec.from_json(json.dumps(fields))
-    run(threaded, tmp_path, FakeEngine(cells))
+    engine = FakeEngine(write_products(spec))
+    run(spec, tmp_path, engine, threads=3)
+    assert engine.request is not None
+    seen = {k: engine.request.env.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     assert seen == {"OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3"}
+    assert "OMP_NUM_THREADS" not in os.environ or os.environ["OMP_NUM_THREADS"] != "3"
 
 
 def test_failure_names_the_py_line(spec: JobSpec, tmp_path: Path) -> None:
@@ -279,8 +281,6 @@ def test_html_product_embeds_images(tmp_path: Path) -> None:
 def test_unknown_kernel_is_a_located_error_with_a_hint(spec: JobSpec, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from nbrules.execute import KernelEngine
-
     spec = replace(spec, kernel="no-such-kernel")
     (tmp_path / "results/demo").mkdir(parents=True)
     (tmp_path / "results/demo/numbers.txt").write_text("1\n2\n")
@@ -295,14 +295,12 @@ def test_unknown_kernel_is_a_located_error_with_a_hint(spec: JobSpec, tmp_path: 
 def test_kernel_stderr_goes_to_the_job_log_not_the_console(
     spec: JobSpec, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from nbrules.execute import KernelEngine
-
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import sys; sys.__stderr__.write('kernel-noise\\n')")]
     log = tmp_path / "logs" / "k.log"
     log.parent.mkdir()
     log.write_text("from an earlier run\n")
-    KernelEngine(log).execute(nb, tmp_path, "python3")
+    KernelEngine(log).execute(nb, EngineRequest(tmp_path, "python3", dict(os.environ)))
     assert "kernel-noise" in log.read_text()
     assert "earlier run" not in log.read_text()
     assert "kernel-noise" not in capfd.readouterr().err

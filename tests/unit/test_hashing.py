@@ -1,4 +1,4 @@
-"""hashing: content digests, the stat cache, code normalisation and its memo."""
+"""The cache's hashing: content digests, the stat cache, the code digest and its memo."""
 
 from __future__ import annotations
 
@@ -11,16 +11,18 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from nbrules import hashing
-from nbrules.hashing import (
-    DirectoryMemo,
-    SourceSummary,
-    StatCache,
-    code_digest,
-    code_summary,
-    digest_bytes,
-    digest_file,
-)
+from nbrules.cache import code as hashing
+from nbrules.cache import statcache
+from nbrules.cache.code import CodeMemo, DirectoryMemo, SourceSummary, code_summary
+from nbrules.cache.digests import digest_bytes, digest_file, hex_part
+from nbrules.cache.statcache import StatCache
+
+PYTHON = "3.11"
+
+
+def code_digest(path: Path, search: list[Path], memo: CodeMemo | None = None,
+                python: str = PYTHON) -> str:
+    return code_summary(path, search, python, memo).digest
 
 NOTEBOOK = '''\
 # %% [markdown]
@@ -108,9 +110,9 @@ def test_file_digest_equals_digest_of_bytes(tmp_path: Path, size: int) -> None:
 def test_digests_are_tagged_with_the_algorithm() -> None:
     digest = digest_bytes(b"x")
     assert digest.startswith("xxh3-128:") and len(digest) == len("xxh3-128:") + 32
-    assert hashing.hex_part(digest) == digest.split(":")[1]
+    assert hex_part(digest) == digest.split(":")[1]
     with pytest.raises(ValueError):
-        hashing.hex_part("md5:" + "0" * 32)
+        hex_part("md5:" + "0" * 32)
 
 
 # ---------------------------------------------------------------- stat cache
@@ -122,7 +124,7 @@ def old_file(path: Path, data: bytes, *, settle: bool = True) -> Path:
     stamp = path.stat().st_mtime_ns - 10**9
     os.utime(path, ns=(stamp, stamp))
     if settle:
-        time.sleep(hashing.RACY_NS / 1e9 + 0.01)  # the utime moved ctime to now
+        time.sleep(statcache.RACY_NS / 1e9 + 0.01)  # the utime moved ctime to now
     return path
 
 
@@ -131,8 +133,13 @@ def test_stat_cache_never_rereads_an_unchanged_file(
 ) -> None:
     path = old_file(tmp_path / "input", b"data")
     reads: list[Path] = []
-    real = hashing.digest_file
-    monkeypatch.setattr(hashing, "digest_file", lambda p: reads.append(p) or real(p))
+    real = digest_file
+
+    def counting(p: Path) -> str:
+        reads.append(p)
+        return real(p)
+
+    monkeypatch.setattr(statcache, "digest_file", counting)
     with StatCache(tmp_path / "stat.sqlite") as stats:
         first = stats.digest(path)
     with StatCache(tmp_path / "stat.sqlite") as stats:  # another job, same database
@@ -158,8 +165,13 @@ def test_stat_cache_does_not_remember_a_file_changed_just_now(
     path = tmp_path / "fresh"
     path.write_bytes(b"new")
     reads: list[Path] = []
-    real = hashing.digest_file
-    monkeypatch.setattr(hashing, "digest_file", lambda p: reads.append(p) or real(p))
+    real = digest_file
+
+    def counting(p: Path) -> str:
+        reads.append(p)
+        return real(p)
+
+    monkeypatch.setattr(statcache, "digest_file", counting)
     with StatCache(tmp_path / "stat.sqlite") as stats:
         stats.digest(path)
         stats.digest(path)
@@ -202,7 +214,7 @@ def _hash_many(args: tuple[str, str]) -> list[str]:
 def test_stat_cache_with_concurrent_jobs(tmp_path: Path) -> None:
     for index in range(40):
         old_file(tmp_path / f"f{index:02}", f"content {index}".encode(), settle=False)
-    time.sleep(hashing.RACY_NS / 1e9 + 0.01)
+    time.sleep(statcache.RACY_NS / 1e9 + 0.01)
     args = (str(tmp_path / "stat.sqlite"), str(tmp_path))
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         results = pool.map(_hash_many, [args] * 8)
@@ -249,9 +261,7 @@ def test_python_minor_version_is_part_of_the_code_digest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write(tmp_path / "n.py", NOTEBOOK)
-    now = code_digest(path, [])
-    monkeypatch.setattr(hashing.sys, "version_info", (3, 99, 0, "final", 0))
-    assert code_digest(path, []) != now
+    assert code_digest(path, [], python="3.99") != code_digest(path, [])
 
 
 # ---------------------------------------------------------------- local modules
@@ -302,13 +312,13 @@ def test_transitive_relative_import_inside_a_package_counts(project: Path) -> No
     assert after["uses_package"] != before["uses_package"]
     assert after["uses_helper"] == before["uses_helper"]
     summary = code_summary(project / "notebooks" / "uses_package.py",
-                           [project / "notebooks", project / "src"])
+                           [project / "notebooks", project / "src"], PYTHON)
     assert summary.local == ("pkg/__init__.py", "pkg/deep.py", "pkg/sub.py")
 
 
 def test_third_party_imports_are_reported_not_hashed(project: Path) -> None:
     summary = code_summary(project / "notebooks" / "uses_helper.py",
-                           [project / "notebooks", project / "src"])
+                           [project / "notebooks", project / "src"], PYTHON)
     assert {"helpers", "helpers.scale", "json"} <= summary.imports
     assert summary.local == ("helpers.py",)
 

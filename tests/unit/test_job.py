@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from nbrules import job
-from nbrules.cache import Store
-from nbrules.config import JobSpec
-from nbrules.errors import ConfigError, ExecutionError
-from nbrules.execute import RunResult, executed_notebook_path
-from nbrules.job import Outcome, run_job
+from nbrules.cache.statcache import StatCache
+from nbrules.cache.store import Store
+from nbrules.common.errors import ExecutionError
+from nbrules.plan.jobspec import JobSpec
+from nbrules.plan.keys import key_parts
+from nbrules.plan.settings import CacheSettings
+from nbrules.run.execute import RunResult, executed_notebook_path
+from nbrules.run.job import Outcome, run_job
 
 NOTEBOOK = '''\
 # %% tags=["parameters"]
@@ -87,7 +89,6 @@ def spec(root: str = "results/s", **changes: Any) -> JobSpec:
         kernel="python3",
         pythonpath=["notebooks", "src"],
         results=root,
-        engine={},
     )
     return dataclasses.replace(base, **changes)
 
@@ -174,15 +175,16 @@ def test_damaged_entry_runs_again_and_is_republished(cwd: Path) -> None:
 
 
 def test_verify_option_catches_a_corrupt_object(cwd: Path) -> None:
-    checked = spec(engine={"cache_verify": True})
-    first = run_job(checked, cwd, FakeRunner())
+    checked = spec()
+    verify = CacheSettings(verify=True)
+    first = run_job(checked, cwd, FakeRunner(), cache=verify)
     store = Store(cwd / ".nbrules" / "cache")
     manifest = store.lookup(first.key)
     assert manifest is not None
     obj = store.object_path(manifest.products["data"].object)
     obj.chmod(0o644)
     obj.write_text(obj.read_text().upper())  # same size, other bytes
-    again = run_job(checked, cwd, FakeRunner())
+    again = run_job(checked, cwd, FakeRunner(), cache=verify)
     assert not again.hit and "is corrupt" in again.reason
     assert b"POWER" not in products(cwd, checked)["data"]
 
@@ -223,24 +225,24 @@ def test_unusable_store_runs_uncached(cwd: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_store_location_from_env_beats_config(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NBRULES_CACHE", str(cwd / "shared"))
-    run_job(spec(engine={"cache": "configured"}), cwd, FakeRunner())
+    run_job(spec(), cwd, FakeRunner(), cache=CacheSettings(root="configured"))
     assert list((cwd / "shared" / "manifests").iterdir())
     assert not (cwd / "configured").exists()
 
 
-def test_unknown_link_mode_is_a_config_error(cwd: Path) -> None:
-    with pytest.raises(ConfigError, match="cache_link") as caught:
-        run_job(spec(engine={"cache_link": "reflink"}), cwd, FakeRunner())
-    assert caught.value.hint and "copy, hardlink, symlink" in caught.value.hint
+def test_cache_settings_reach_the_job_through_the_environment(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NBRULES_RUNTIME", CacheSettings(root="from-env").to_env())
+    run_job(spec(), cwd, FakeRunner())
+    assert list((cwd / "from-env" / "manifests").iterdir())
 
 
 def test_cache_packages_keys_on_imported_distributions(cwd: Path) -> None:
     from importlib.metadata import version
 
-    from nbrules.hashing import StatCache
-
-    plain = job.key_parts(spec(), cwd, StatCache(None), None)
-    keyed = job.key_parts(spec(), cwd, StatCache(None), None, packages=True)
+    plain, _ = key_parts(spec(), cwd, StatCache(None), None)
+    keyed, _ = key_parts(spec(), cwd, StatCache(None), None, packages=True)
     assert plain.packages is None
     assert keyed.packages == {"PyYAML": version("PyYAML")}  # not mathutil: it is local
     assert keyed.key != plain.key

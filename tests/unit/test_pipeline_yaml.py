@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import rules_of
 
-from nbrules import build, graph, pipeline_yaml, rules
-from nbrules.config import Settings, job_spec
-from nbrules.declarations import Task
-from nbrules.errors import ConfigError, DeclarationError, NbrulesError
+from nbrules.common.errors import ConfigError, DeclarationError, NbrulesError, UnknownUpstream
+from nbrules.plan.declarations import Task
+from nbrules.plan.jobspec import job_spec
+from nbrules.plan.settings import Settings
+from nbrules.ploomber import build
+from nbrules.ploomber import spec as pipeline_yaml
 
 
 def notebook(upstream: str = "None", extra: str = "", product: str = "None") -> str:
@@ -422,8 +425,8 @@ def rule_params(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[st
     project_ = build.load_project(build.request(build.parse([]), tmp)[0])
     config: dict[str, Any] = {}
     build.config_defaults(config, project_)
-    specs = rules.rule_specs(config, tmp, tasks=project_.tasks)
-    return {spec.task: asdict(rules.job_spec_of(spec)) for spec in specs}
+    specs = rules_of(config, tmp, tasks=project_.tasks)
+    return {spec.task: asdict(spec.job) for spec in specs}
 
 
 def test_rule_params_follow_env_values_but_not_yaml_comments(
@@ -444,7 +447,7 @@ def test_rule_params_follow_env_values_but_not_yaml_comments(
 
 def test_graph_errors_still_apply_to_yaml_tasks(tmp_path: Path) -> None:
     files = {**BASIC, "scripts/clean-data.py": notebook('["gte"]')}
-    with pytest.raises(graph.UnknownUpstream, match="unknown upstream 'gte'"):
+    with pytest.raises(UnknownUpstream, match="unknown upstream 'gte'"):
         load(project(tmp_path, files))
 
 

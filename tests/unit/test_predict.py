@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from conftest import copy_project
+from conftest import copy_project, rules_of
 
-from nbrules.config import JobSpec
-from nbrules.execute import RunResult
-from nbrules.job import run_job
-from nbrules.predict import predicted_hits
-from nbrules.rules import RuleSpec, job_spec_of, mark_cache_hits, rule_specs
+from nbrules.plan.jobspec import JobSpec
+from nbrules.plan.predict import predicted_hits
+from nbrules.plan.settings import CacheSettings, parse_settings
+from nbrules.run.execute import RunResult
+from nbrules.run.job import run_job
+from nbrules.snakemake.rules import RuleSpec, mark_cache_hits
 
 CONFIG = {"results": "results/demo", "params": {"count": 4}}
 
@@ -34,28 +36,31 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def specs(root: Path, config: dict[str, object] = CONFIG) -> list[RuleSpec]:
-    return rule_specs(config, root)
+CACHE = CacheSettings()
+
+
+def specs(root: Path, config: Mapping[str, object] = CONFIG) -> list[RuleSpec]:
+    return rules_of(config, root)
 
 
 def jobs(rules: list[RuleSpec]) -> list[tuple[JobSpec, str]]:
-    return [(job_spec_of(rule), rule.params["code"]) for rule in rules]
+    return [(rule.job, rule.params["code"]) for rule in rules]
 
 
 def build(root: Path, rules: list[RuleSpec]) -> None:
     for rule in rules:
-        run_job(job_spec_of(rule), root, runner=fake_runner)
+        run_job(rule.job, root, runner=fake_runner)
 
 
 def test_nothing_is_predicted_without_a_cache(chain: Path) -> None:
-    assert predicted_hits(jobs(specs(chain)), chain) == frozenset()
+    assert predicted_hits(jobs(specs(chain)), CACHE, chain) == frozenset()
 
 
 def test_a_fresh_checkout_predicts_every_cached_notebook(chain: Path) -> None:
     rules = specs(chain)
     build(chain, rules)
     shutil.rmtree(chain / "results")
-    assert predicted_hits(jobs(rules), chain) == {"make-numbers", "square", "total"}
+    assert predicted_hits(jobs(rules), CACHE, chain) == {"make-numbers", "square", "total"}
 
 
 def test_predictions_match_the_keys_the_jobs_compute(chain: Path) -> None:
@@ -63,14 +68,14 @@ def test_predictions_match_the_keys_the_jobs_compute(chain: Path) -> None:
     build(chain, rules)
     shutil.rmtree(chain / "results")
     for rule in rules:
-        outcome = run_job(job_spec_of(rule), chain, runner=fake_runner)
+        outcome = run_job(rule.job, chain, runner=fake_runner)
         assert outcome.hit, outcome.line
 
 
 def test_outputs_already_on_disk_with_the_cached_bytes_still_predict(chain: Path) -> None:
     rules = specs(chain)
     build(chain, rules)
-    assert predicted_hits(jobs(rules), chain) == {"make-numbers", "square", "total"}
+    assert predicted_hits(jobs(rules), CACHE, chain) == {"make-numbers", "square", "total"}
 
 
 def test_an_upstream_product_on_disk_with_other_bytes_stops_the_prediction(
@@ -79,14 +84,14 @@ def test_an_upstream_product_on_disk_with_other_bytes_stops_the_prediction(
     rules = specs(chain)
     build(chain, rules)
     (chain / "results/demo/numbers.txt").write_text("edited by hand\n")
-    assert predicted_hits(jobs(rules), chain) == {"make-numbers"}
+    assert predicted_hits(jobs(rules), CACHE, chain) == {"make-numbers"}
 
 
 def test_a_changed_parameter_predicts_nothing_downstream(chain: Path) -> None:
     build(chain, specs(chain))
     shutil.rmtree(chain / "results")
     changed = specs(chain, {**CONFIG, "params": {"count": 5}})
-    assert predicted_hits(jobs(changed), chain) == frozenset()
+    assert predicted_hits(jobs(changed), CACHE, chain) == frozenset()
 
 
 def test_a_code_edit_downstream_keeps_the_upstream_prediction(chain: Path) -> None:
@@ -94,7 +99,7 @@ def test_a_code_edit_downstream_keeps_the_upstream_prediction(chain: Path) -> No
     shutil.rmtree(chain / "results")
     square = chain / "notebooks" / "square.py"
     square.write_text(square.read_text().replace("n * n", "n * n + 1"))
-    assert predicted_hits(jobs(specs(chain)), chain) == {"make-numbers"}
+    assert predicted_hits(jobs(specs(chain)), CACHE, chain) == {"make-numbers"}
 
 
 def test_a_comment_edit_keeps_every_prediction(chain: Path) -> None:
@@ -102,7 +107,7 @@ def test_a_comment_edit_keeps_every_prediction(chain: Path) -> None:
     shutil.rmtree(chain / "results")
     square = chain / "notebooks" / "square.py"
     square.write_text(square.read_text().replace("# %%\n", "# %%\n# a comment\n", 1))
-    assert predicted_hits(jobs(specs(chain)), chain) == {"make-numbers", "square", "total"}
+    assert predicted_hits(jobs(specs(chain)), CACHE, chain) == {"make-numbers", "square", "total"}
 
 
 def test_hits_become_local_rules_outside_their_group(chain: Path) -> None:
@@ -114,6 +119,6 @@ def test_hits_become_local_rules_outside_their_group(chain: Path) -> None:
     (chain / "results/demo/squares.txt").unlink()
     square = chain / "notebooks" / "total.py"
     square.write_text(square.read_text() + "\nprint('more')\n")
-    marked = mark_cache_hits(specs(chain, config), chain)
+    marked = mark_cache_hits(specs(chain, config), parse_settings(config, chain, chain), chain)
     assert [(r.task, r.group, r.local) for r in marked] == [
         ("make-numbers", None, True), ("square", None, True), ("total", "g", False)]

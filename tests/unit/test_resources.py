@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_project, run_snakemake
+from conftest import copy_project, rules_of, run_snakemake
 
-from nbrules.declarations import Task
-from nbrules.errors import ConfigError, DeclarationError
-from nbrules.resources import ALIASES, KNOWN, job_group, rule_resources
-from nbrules.rules import rule_specs
+from nbrules.common.errors import ConfigError, DeclarationError
+from nbrules.plan.declarations import Task
+from nbrules.plan.resources import ALIASES, KNOWN, rule_resources
+from nbrules.plan.settings import parse_settings
 
 
 def task(resources: Mapping[str, Any], name: str = "fit-model") -> Task:
@@ -132,9 +132,9 @@ def test_bad_config_values_name_the_config_key() -> None:
                                            "'threads' must be a whole number")
 
 
-def test_config_resources_must_be_a_mapping() -> None:
+def test_config_resources_must_be_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="must be a mapping"):
-        rule_resources(task({}), ["threads"])  # type: ignore[arg-type]
+        parse_settings({"tasks": {"fit": {"resources": ["threads"]}}}, tmp_path, tmp_path)
 
 
 def test_config_typos_warn_at_the_config_key() -> None:
@@ -153,7 +153,7 @@ def slurm_project(tmp_path: Path) -> Path:
 def specs(project: Path, config: Mapping[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[
         str, Any]:
     monkeypatch.chdir(project)
-    return {spec.task: spec for spec in rule_specs(config, project)}
+    return {spec.task: spec for spec in rules_of(config, project)}
 
 
 def test_rule_specs_carry_the_declared_resources(
@@ -214,22 +214,27 @@ def test_set_resources_and_set_threads_beat_the_notebook(slurm_project: Path) ->
     assert code == 0, out[-3000:]
     threads = resources_of(out, "threads")
     assert (threads["mem_mb"], threads["slurm_partition"]) == ("3000", "long")
-    assert "nbrules run --threads 3 " in out
+    assert re.search(r"nbrules run \.nbrules/jobs/threads-[0-9a-f]+\.json --threads 3\b", out)
 
 
 
 # ------------------------------------------------------------------ job groups
 
 
-def test_config_group_names_the_rules_job_group() -> None:
-    assert job_group("clean", "prep") == "prep"
-    assert job_group("clean", None) is None
+def group(value: Any, tmp_path: Path) -> str | None:
+    return parse_settings({"tasks": {"clean": {"group": value}}}, tmp_path, tmp_path).task(
+        "clean").group
+
+
+def test_config_group_names_the_rules_job_group(tmp_path: Path) -> None:
+    assert group("prep", tmp_path) == "prep"
+    assert group(None, tmp_path) is None
 
 
 @pytest.mark.parametrize("value", ["", "two words", 3, ["prep"]])
-def test_a_bad_group_is_a_config_error(value: Any) -> None:
-    with pytest.raises(ConfigError, match=r"config tasks\.clean\.group must be a group name"):
-        job_group("clean", value)
+def test_a_bad_group_is_a_config_error(value: Any, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config key 'tasks\.clean\.group' must be a group"):
+        group(value, tmp_path)
 
 
 def test_rule_specs_carry_the_config_group(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import copy_project
+from conftest import copy_project, rules_of
 
-from nbrules.errors import NbrulesError
-from nbrules.rules import RuleSpec, all_products, job_spec_of, rule_specs, shell_command
+from nbrules.common.errors import NbrulesError
+from nbrules.plan.jobspec import JobSpec
+from nbrules.snakemake.rules import RuleSpec, all_products, shell_command
 
 
 @pytest.fixture
@@ -24,7 +26,7 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def specs(root: Path, config: Mapping[str, Any] | None = None) -> dict[str, RuleSpec]:
-    return {spec.task: spec for spec in rule_specs(dict(config or {}), root)}
+    return {spec.task: spec for spec in rules_of(dict(config or {}), root)}
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -34,7 +36,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_one_rule_per_notebook_in_topological_order(chain: Path) -> None:
-    found = rule_specs({}, chain)
+    found = rules_of({}, chain)
     assert [(s.task, s.name) for s in found] == [
         ("make-numbers", "make_numbers"), ("square", "square"), ("total", "total"),
     ]
@@ -52,7 +54,7 @@ def test_an_upstream_notebook_read_by_the_code_is_an_input(chain: Path) -> None:
     rules = specs(chain)
     assert "results/square.ipynb" in rules["total"].input
     assert "results/make-numbers.ipynb" not in rules["total"].input
-    assert job_spec_of(rules["total"]).key_inputs["square/nb"] == "results/square.ipynb"
+    assert rules["total"].job.key_inputs["square/nb"] == "results/square.ipynb"
 
 
 def test_an_upstream_whose_only_product_is_its_notebook_is_an_input(chain: Path) -> None:
@@ -70,8 +72,8 @@ def test_reading_a_single_product_upstream_puts_its_notebook_in_the_key(chain: P
         '# %% tags=["parameters"]\nupstream = ["total"]\nproduct = "index.ipynb"\n'
         '# %%\nprint("runs after total, reads nothing of it")\n')
     rules = specs(chain)
-    assert job_spec_of(rules["report"]).key_inputs == {"total/nb": "results/total.ipynb"}
-    assert job_spec_of(rules["index"]).key_inputs == {}
+    assert rules["report"].job.key_inputs == {"total/nb": "results/total.ipynb"}
+    assert rules["index"].job.key_inputs == {}
     assert rules["index"].input == ["results/total.ipynb"]
 
 
@@ -94,27 +96,28 @@ def test_log_is_outside_the_products(chain: Path) -> None:
         assert spec.log not in spec.output.values()
 
 
-def test_the_job_is_a_shell_command_calling_the_executor(chain: Path) -> None:
+def test_the_job_is_a_short_shell_command_naming_its_spec_file(chain: Path) -> None:
     for spec in specs(chain).values():
         assert spec.shell == shell_command()
-    assert shell_command().startswith(f"{sys.executable} -m nbrules run ")
-    assert "{params.spec:q}" in shell_command()
-    assert "--values {params.values:q}" in shell_command()
+        assert re.fullmatch(r"\.nbrules/jobs/[\w-]+-[0-9a-f]{16}\.json", spec.params["job"])
+        assert JobSpec.from_json((chain / spec.params["job"]).read_text()) == spec.job
+    command = f"{sys.executable} -m nbrules run {{params.job:q}} --threads {{threads}}"
+    assert shell_command() == command
 
 
 def test_params_carry_the_job_spec_and_a_code_digest(chain: Path) -> None:
     spec = specs(chain, {"params": {"count": 3}})["make-numbers"]
-    assert set(spec.params) == {"spec", "values", "code"}
+    assert set(spec.params) == {"spec", "values", "code", "job"}
     assert spec.params["code"].startswith("xxh3-128:")
     assert json.loads(spec.params["values"]) == {"count": 3}
     assert "params" not in json.loads(spec.params["spec"])
-    assert job_spec_of(spec).params == {"count": 3}
+    assert spec.job.params == {"count": 3}
     assert "notebooks/make-numbers.py" not in spec.input
 
 
 def test_params_are_deterministic(chain: Path) -> None:
-    first = [s.params for s in rule_specs({}, chain)]
-    second = [s.params for s in rule_specs({}, chain)]
+    first = [s.params for s in rules_of({}, chain)]
+    second = [s.params for s in rules_of({}, chain)]
     assert first == second
 
 
@@ -143,9 +146,9 @@ def test_a_config_value_changes_the_params_of_notebooks_declaring_it(chain: Path
 
 
 def test_each_rule_gets_its_own_values(chain: Path) -> None:
-    rules = rule_specs({}, chain)
+    rules = rules_of({}, chain)
     for spec in rules:
-        job = job_spec_of(spec)
+        job = spec.job
         assert job.name == spec.task
         assert job.products == spec.output
         assert job.log == spec.log
@@ -155,7 +158,7 @@ def test_each_rule_gets_its_own_values(chain: Path) -> None:
 def test_a_syntax_error_in_a_code_cell_fails_at_definition_time(chain: Path) -> None:
     edit(chain / "notebooks" / "square.py", "n * n", "n *")
     with pytest.raises(NbrulesError) as caught:
-        rule_specs({}, chain)
+        rules_of({}, chain)
     assert caught.value.render().startswith("notebooks/square.py:11: syntax error")
 
 
@@ -168,7 +171,7 @@ def test_defaults_json_cannot_carry_do_not_break_the_rules(chain: Path) -> None:
 
 def test_config_for_an_unknown_notebook_is_an_error(chain: Path) -> None:
     with pytest.raises(NbrulesError) as caught:
-        rule_specs({"tasks": {"squares": {"params": {}}}}, chain)
+        rules_of({"tasks": {"squares": {"params": {}}}}, chain)
     assert caught.value.hint == "did you mean 'square'?"
 
 
@@ -176,7 +179,7 @@ def test_graph_errors_surface_from_rule_specs(chain: Path) -> None:
     edit(chain / "notebooks" / "square.py", 'upstream = ["make-numbers"]',
          'upstream = ["make_numbers"]')
     with pytest.raises(NbrulesError) as caught:
-        rule_specs({}, chain)
+        rules_of({}, chain)
     assert caught.value.render() == (
         "notebooks/square.py:2: unknown upstream 'make_numbers'\n"
         "hint: did you mean 'make-numbers'?"

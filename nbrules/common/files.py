@@ -1,0 +1,78 @@
+"""Atomic file writes and path helpers.
+
+Every write in nbrules goes through :func:`atomic_writer`: a temp file in the
+target's folder (or a given folder on the same file system), ``fsync``, then
+``os.replace``. A reader — or a crash at any moment — sees either the old file or
+the whole new one, never a partial write. Temp files are hidden and end in
+:data:`TMP_SUFFIX`, so whatever a ``kill -9`` leaves behind can be recognised and
+swept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+TMP_SUFFIX = ".nbrules-tmp"
+
+
+def temp_path(target: Path, folder: Path | None = None) -> Path:
+    """A fresh hidden name for a temp file that will become ``target``."""
+    return (folder or target.parent) / f".{target.name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: Path, mode: int = 0o644, *, tmp_dir: Path | None = None
+) -> Iterator[IO[bytes]]:
+    """Yield a binary handle whose content replaces ``path`` only on success.
+
+    ``tmp_dir`` must be on the same file system as ``path`` (``os.replace`` is a
+    rename); by default the temp file sits beside ``path``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if tmp_dir is not None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path, tmp_dir)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
+    with atomic_writer(path, mode) as handle:
+        handle.write(data)
+
+
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def normal(path: Path) -> Path:
+    """An absolute path without ``..``; symlinks are kept (a linked folder stays inside)."""
+    return Path(os.path.normpath(path.absolute()))
+
+
+def relative_if_inside(path: Path, root: Path) -> Path:
+    """``path`` relative to ``root`` when it lies inside it, else ``path`` made absolute.
+
+    Tried without resolving symlinks first (a linked output folder stays inside the
+    project), then with (``/tmp`` vs ``/private/tmp``).
+    """
+    for a, b in ((normal(path), normal(root)), (path.resolve(), root.resolve())):
+        with contextlib.suppress(ValueError):
+            return a.relative_to(b)
+    return normal(path)

@@ -1,0 +1,169 @@
+"""Jupytext notebook text: reading cells, mapping them to file lines, parsing code.
+
+A notebook source is a jupytext script (percent or light format). It is parsed
+once per distinct text and process (discovery, the code digest and execution all
+need the cells; jupytext's parse dominates Snakefile parse time). IPython syntax
+(``%magic``, ``!shell``, ``%%cell`` magics) is turned into plain Python calls for
+:mod:`ast` by :func:`python_source` — no IPython import, which belongs to engines.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import DeclarationError
+
+if TYPE_CHECKING:
+    import nbformat
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+
+
+def read_notebook(path: Path, text: str | None = None) -> nbformat.NotebookNode:
+    """Read a jupytext script into a notebook; errors name the file.
+
+    The result is shared between callers: treat it as read-only (copy to change).
+    """
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    try:
+        return _parse_jupytext(text, path.suffix or ".py")
+    except Exception as exc:  # jupytext raises many types on bad headers
+        raise DeclarationError(
+            f"cannot read as a jupytext notebook: {exc}",
+            path=path,
+            hint="keep notebooks in jupytext percent format ('# %%' cell markers)",
+        ) from exc
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_jupytext(text: str, suffix: str) -> nbformat.NotebookNode:
+    import jupytext  # imported on first use: a cache-hit job never parses a notebook
+
+    nb: nbformat.NotebookNode = jupytext.reads(text, fmt=suffix.lstrip("."))
+    return nb
+
+
+def is_injected(cell: Any) -> bool:
+    return INJECTED_TAG in cell.metadata.get("tags", [])
+
+
+def parameters_cell_index(nb: nbformat.NotebookNode) -> int | None:
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and PARAMETERS_TAG in cell.metadata.get("tags", []):
+            return index
+    return None
+
+
+def cell_line(text: str, source: str, start: int = 0) -> tuple[int, int]:
+    """(1-based file line of the cell's line 1, offset after its last line).
+
+    The search starts at ``start`` and the returned offset lies past the whole cell,
+    so walking cells in order never matches a line of an earlier cell (or of
+    markdown that quotes code) for a later one.
+    """
+    rows = [(number, row) for number, row in enumerate(source.splitlines()) if row.strip()]
+    if not rows:
+        return 1, start
+    skipped, first = rows[0]
+    found = text.find(first, start)
+    if found < 0:
+        return 1, start
+    end = found + len(first)
+    for _, row in rows[1:]:
+        at = text.find(row, end)
+        if at >= 0:
+            end = at + len(row)
+    return text.count("\n", 0, found) + 1 - skipped, end
+
+
+def cell_lines(text: str, cells: Sequence[Any]) -> list[int]:
+    """The file line where each cell starts, for cells read from ``text`` in order."""
+    lines: list[int] = []
+    offset = 0
+    for cell in cells:
+        line, offset = cell_line(text, cell.source, offset)
+        lines.append(line)
+    return lines
+
+
+def code_cells(path: Path) -> list[tuple[str, int]]:
+    """(source, first file line) of each code cell a kernel would run.
+
+    A stale ``injected-parameters`` cell (left by papermill or ``nbrules inject``) is
+    skipped: it is replaced at execution time, never kept.
+    """
+    text = path.read_text(encoding="utf-8")
+    cells = read_notebook(path, text).cells
+    return [
+        (cell.source, line)
+        for cell, line in zip(cells, cell_lines(text, cells), strict=True)
+        if cell.cell_type == "code" and not is_injected(cell)
+    ]
+
+
+def parse_python(
+    source: str,
+    path: Path | None,
+    first_line: int,
+    *,
+    what: str = "",
+    hint: str = "fix the syntax; the notebook cannot run as written",
+) -> ast.Module:
+    """``ast.parse`` whose syntax errors name the file line (``first_line`` = line 1)."""
+    try:
+        return ast.parse(python_source(source))
+    except SyntaxError as exc:
+        raise DeclarationError(
+            f"syntax error{what}: {exc.msg}",
+            path=path,
+            line=first_line + (exc.lineno or 1) - 1,
+            hint=hint,
+        ) from exc
+
+
+_ESCAPED = re.compile(
+    r"^(?P<indent>[ \t]*)(?:(?P<target>[\w.]+(?:[ \t]*,[ \t]*[\w.]+)*)"
+    r"[ \t]*=[ \t]*)?(?P<command>[%!].*)$"
+)
+_HELP = re.compile(r"^(?P<indent>[ \t]*)(?P<command>\??[\w.]+\?{1,2})[ \t]*$")
+
+
+def python_source(cell_source: str) -> str:
+    """IPython cell source → plain Python with the same line numbers.
+
+    Each escaped line becomes a call carrying its exact text (``%time x = 1`` →
+    ``__ipython__('%time x = 1')``), so an edited magic changes the code digest and a
+    comment after one does too (it is part of the magic's argument, as in IPython).
+    A ``%%cell`` magic makes the whole cell one such call.
+    """
+    lines = cell_source.splitlines()
+    if not any(
+        line.lstrip().startswith(("%", "!")) or line.rstrip().endswith("?") for line in lines
+    ):
+        return cell_source
+    try:
+        ast.parse(cell_source)
+    except SyntaxError:
+        pass
+    else:
+        return cell_source  # e.g. a '%' operator continuing a bracketed expression
+    first = next((line for line in lines if line.strip()), "")
+    if first.lstrip().startswith("%%"):
+        return f"__ipython_cell__({cell_source!r})" + "\n" * (len(lines) - 1)
+    out: list[str] = []
+    for line in lines:
+        match = _ESCAPED.match(line) or _HELP.match(line)
+        if match is None:
+            out.append(line)
+            continue
+        target = match.groupdict().get("target")
+        assign = f"{target} = " if target else ""
+        out.append(f"{match['indent']}{assign}__ipython__({match['command']!r})")
+    return "\n".join(out)

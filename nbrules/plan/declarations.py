@@ -1,0 +1,249 @@
+"""Reading a notebook's own declarations from its ``parameters`` cell.
+
+A notebook task is a jupytext script (percent or light format) whose cell tagged
+``parameters`` assigns ``product`` (and usually ``upstream``) as Python literals::
+
+    # %% tags=["parameters"]
+    upstream = ["get-data"]
+    product = {"nb": "clean.ipynb", "data": "clean.parquet"}
+    sample_frac = 1.0
+
+The cell is parsed with :mod:`ast`; values are read with :func:`ast.literal_eval`.
+Notebook code is never imported or executed here.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..common.errors import DeclarationError
+from ..common.notebooks import (
+    PARAMETERS_TAG,
+    cell_lines,
+    parameters_cell_index,
+    parse_python,
+    read_notebook,
+)
+
+NB_KEY = "nb"
+RESERVED = ("upstream", "product", "resources")
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One notebook task: what it reads, what it writes, its parameter defaults.
+
+    ``products`` maps a product key to a path as written (relative to the output
+    root); a single-path product is stored under ``nb`` with ``single=True`` and is
+    injected back as a plain string.
+    """
+
+    name: str
+    source: Path
+    upstream: tuple[str, ...]
+    products: Mapping[str, str]
+    single: bool = False
+    params: Mapping[str, Any] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    line: int = 1
+    lines: Mapping[str, int] = field(default_factory=dict)
+    declared: frozenset[str] = frozenset()
+    #: upstream name -> the wildcard that matched it (``pipeline.yaml``'s ``fit-*``):
+    #: such upstreams are injected nested, ``upstream["fit-*"]["fit-0"]``, as Ploomber does.
+    groups: Mapping[str, str] = field(default_factory=dict)
+
+    def line_of(self, name: str) -> int:
+        return self.lines.get(name, self.line)
+
+    @property
+    def notebook_product(self) -> str | None:
+        return self.products.get(NB_KEY)
+
+    @property
+    def data_products(self) -> dict[str, str]:
+        return {k: v for k, v in self.products.items() if k != NB_KEY}
+
+
+@dataclass(frozen=True, slots=True)
+class ParametersCell:
+    """The literal assignments of a parameters cell, with their line numbers."""
+
+    line: int
+    values: Mapping[str, Any]
+    lines: Mapping[str, int]
+    non_literal: frozenset[str] = frozenset()
+
+
+def parse_parameters(source: str, path: Path, first_line: int) -> ParametersCell:
+    """Literal assignments of a parameters cell; line numbers are file lines."""
+    tree = parse_python(
+        source,
+        path,
+        first_line,
+        what=" in parameters cell",
+        hint="the parameters cell must be plain Python assignments",
+    )
+    values: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    non_literal: set[str] = set()
+    for node in tree.body:
+        target, value = _assignment(node)
+        if target is None or value is None:
+            continue
+        lines[target] = first_line + node.lineno - 1
+        try:
+            values[target] = ast.literal_eval(value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            # TypeError: a literal that cannot be built, e.g. {[1]: 2} (unhashable key)
+            non_literal.add(target)
+            values.pop(target, None)
+        else:
+            non_literal.discard(target)
+    return ParametersCell(first_line, values, lines, frozenset(non_literal))
+
+
+def _assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+        if isinstance(target, ast.Name):
+            return target.id, node.value
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        return node.target.id, node.value
+    return None, None
+
+
+def read_parameters_cell(path: Path, shown: Path | None = None) -> ParametersCell | None:
+    """The parameters cell of a notebook file, or ``None`` if it has none.
+
+    ``shown`` is how messages name the file (default: ``path``).
+    """
+    shown = shown or path
+    data = path.read_bytes()
+    if PARAMETERS_TAG.encode() not in data:
+        return None  # e.g. a helper module, whatever its encoding
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeclarationError(
+            f"not UTF-8 text (byte {exc.start})",
+            path=shown,
+            hint="save notebooks as UTF-8",
+        ) from None
+    nb = read_notebook(shown, text)
+    index = parameters_cell_index(nb)
+    if index is None:
+        return None
+    line = cell_lines(text, nb.cells[: index + 1])[index]
+    return parse_parameters(nb.cells[index].source, shown, line)
+
+
+def read_declaration(path: Path, name: str | None = None) -> Task | None:
+    """The task a notebook declares, or ``None`` if the file is not a notebook task."""
+    cell = read_parameters_cell(path)
+    if cell is None or ("product" not in cell.lines and "upstream" not in cell.lines):
+        return None
+    return task_from_cell(path, name or path.stem, cell)
+
+
+def task_from_cell(
+    path: Path,
+    name: str,
+    cell: ParametersCell,
+    product: Any = None,
+    params: Mapping[str, Any] | None = None,
+) -> Task:
+    """Validate a parameters cell's declarations into a :class:`Task`.
+
+    ``product`` and ``params`` let another front end (``pipeline.yaml``) supply
+    values the notebook leaves as ``None``.
+    """
+    for key in ("upstream", "product", "resources"):
+        if key in cell.non_literal:
+            raise DeclarationError(
+                f"'{key}' must be a literal",
+                path=path,
+                line=cell.lines[key],
+                hint=f"write {key} as a plain list/dict/string literal; it is read, never executed",
+            )
+    upstream = _upstream(cell, path)
+    declared = cell.values.get("product")
+    products, single = _products(declared if product is None else product, cell, path)
+    defaults = {k: v for k, v in cell.values.items() if k not in RESERVED}
+    resources = cell.values.get("resources") or {}
+    if not isinstance(resources, dict) or not all(isinstance(k, str) for k in resources):
+        raise DeclarationError(
+            "'resources' must be a dict of resource names",
+            path=path,
+            line=cell.lines.get("resources", cell.line),
+            hint='resources = {"threads": 2, "mem_mb": 4000, "runtime": 30}',
+        )
+    return Task(
+        name=name,
+        source=path,
+        upstream=upstream,
+        products=products,
+        single=single,
+        params={**defaults, **(params or {})},
+        declared=frozenset(cell.lines) - set(RESERVED),
+        resources=resources,
+        line=cell.line,
+        lines=cell.lines,
+    )
+
+
+def _upstream(cell: ParametersCell, path: Path) -> tuple[str, ...]:
+    value = cell.values.get("upstream")
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    raise DeclarationError(
+        f"'upstream' must be None or a list of notebook names, got {value!r}",
+        path=path,
+        line=cell.lines.get("upstream", cell.line),
+        hint='upstream = ["get-data", "clean"]  (or upstream = None for a source notebook)',
+    )
+
+
+def _products(value: Any, cell: ParametersCell, path: Path) -> tuple[dict[str, str], bool]:
+    line = cell.lines.get("product", cell.line)
+    hint = 'product = {"nb": "clean.ipynb", "data": "clean.parquet"}  (or one path string)'
+    if value is None:
+        raise DeclarationError("'product' is not declared", path=path, line=line, hint=hint)
+    if isinstance(value, str) and value:
+        return {NB_KEY: value}, True
+    if isinstance(value, dict) and value:
+        bad = [k for k, v in value.items() if not (isinstance(k, str) and k.isidentifier())]
+        bad += [k for k, v in value.items() if not (isinstance(v, str) and v)]
+        if not bad:
+            return dict(value), False
+        raise DeclarationError(
+            f"'product' key {bad[0]!r} must be an identifier mapped to a path string",
+            path=path,
+            line=line,
+            hint=hint,
+        )
+    raise DeclarationError(
+        f"'product' must be a path string or a dict of paths, got {value!r}",
+        path=path,
+        line=line,
+        hint=hint,
+    )
+
+
+def discover(folder: Path) -> list[Task]:
+    """Every notebook task declared by the ``.py`` files of ``folder`` (not recursive)."""
+    if not folder.is_dir():
+        raise DeclarationError(
+            "notebook folder does not exist",
+            path=folder,
+            hint="set config key nbrules: {notebooks: <folder>} relative to the Snakefile",
+        )
+    # Hidden files include editor locks such as emacs' dangling ``.#clean.py`` symlinks.
+    sources = [p for p in sorted(folder.glob("*.py")) if p.is_file() and not p.name.startswith(".")]
+    tasks = (read_declaration(path) for path in sources)
+    return [task for task in tasks if task is not None]

@@ -1,0 +1,249 @@
+"""One notebook resolved against its upstreams and settings: the :class:`JobSpec`.
+
+A job spec holds exactly what decides a notebook's products — its source, the
+resolved parameter values, product and upstream paths, the files whose content
+enters the cache key, the kernel — and nothing that does not (cache settings,
+threads). Snakemake sees it as the rule's ``params`` (so a change reschedules the
+job) and the job reads it back from a small JSON file (``.nbrules/jobs/``) whose
+path is the job's only argument: the command stays short and any value size works.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..cache.digests import digest_text, hex_part
+from ..common.errors import ConfigError, ExecutionError
+from ..common.files import atomic_write_text
+from ..common.notebooks import code_cells, python_source
+from ..common.text import canonical_json, did_you_mean
+from .declarations import NB_KEY, Task
+from .settings import Settings
+
+#: Job spec files, relative to the working directory; named by their content digest.
+JOBS_DIR = ".nbrules/jobs"
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """Everything a job needs to run one notebook; JSON-serialisable.
+
+    All paths are POSIX strings relative to the working directory. ``key_inputs``
+    are the files whose content enters the cache key (upstream data products and
+    executed notebooks the code reads); ``order_inputs`` only order the jobs.
+    """
+
+    name: str
+    source: str
+    products: dict[str, str]
+    single: bool
+    upstream: dict[str, Any]
+    key_inputs: dict[str, str]
+    order_inputs: list[str]
+    params: dict[str, Any]
+    log: str
+    kernel: str
+    pythonpath: list[str]
+    results: str
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return canonical_json(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        return cls(**json.loads(text))
+
+    @classmethod
+    def from_parts(cls, spec: str, values: str | None = None) -> JobSpec:
+        """A spec from the rule's ``params.spec`` and, apart, ``params.values``."""
+        data = json.loads(spec)
+        if values is not None:
+            data["params"] = json.loads(values)
+        return cls(**data)
+
+    @property
+    def relative_products(self) -> dict[str, str]:
+        """Product paths relative to the output root (stable across profiles/checkouts)."""
+        root = PurePosixPath(self.results)
+        return {k: str(PurePosixPath(v).relative_to(root)) for k, v in self.products.items()}
+
+
+def write_spec_file(spec: JobSpec, cwd: Path) -> str:
+    """Write ``spec`` to its content-named file (once); its path relative to ``cwd``."""
+    text = spec.to_json()
+    stem = re.sub(r"[^\w.-]", "_", spec.name)
+    relative = f"{JOBS_DIR}/{stem}-{hex_part(digest_text(text))[:16]}.json"
+    path = cwd / relative
+    if not path.is_file():
+        atomic_write_text(path, text)
+    return relative
+
+
+def read_spec_file(path: Path) -> JobSpec:
+    """The job spec a Snakemake job was given; a missing or damaged file is explained."""
+    try:
+        return JobSpec.from_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExecutionError(
+            "job spec file is missing",
+            path=path,
+            hint="it is written when Snakemake parses the Snakefile: run snakemake again",
+        ) from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise ExecutionError(
+            f"job spec file is unreadable: {exc}",
+            path=path,
+            hint="delete .nbrules/jobs/ and run snakemake again",
+        ) from None
+
+
+def resolve_params(task: Task, s: Settings) -> dict[str, Any]:
+    """A task's parameter values: declared defaults, then global, then per-task config.
+
+    A default that would not survive the JSON job spec (a tuple, a set, a dict with
+    non-string keys) is left out: the notebook's own parameters cell sets it anyway.
+    """
+    values = {k: v for k, v in task.params.items() if _survives_json(v)}
+    values.update({k: v for k, v in s.params.items() if k in task.declared})
+    for name, value in s.task(task.name).params.items():
+        if name not in task.declared:
+            raise ConfigError(
+                f"config sets parameter '{name}' of notebook '{task.name}', "
+                "which its parameters cell does not declare",
+                path=task.source,
+                line=task.line,
+                hint=did_you_mean(
+                    name,
+                    task.declared,
+                    fallback=f"declare '{name} = <default>' "
+                    f"in the parameters cell of {task.source}",
+                ),
+            )
+        values[name] = value
+    for name, value in values.items():
+        check_literal(value, f"parameter '{name}' of notebook '{task.name}'", task)
+    return values
+
+
+def check_literal(value: Any, what: str, task: Task) -> None:
+    """Parameters are injected as ``repr``; only values that round-trip may pass."""
+    text = repr(value)
+    try:
+        ok = ast.literal_eval(text) == value and _survives_json(value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        ok = False
+    if not ok:
+        raise ConfigError(
+            f"{what} is {type(value).__name__} {text[:60]}, not a plain literal",
+            path=task.source,
+            line=task.line,
+            hint="use None, bool, int, finite float, str, or lists and string-keyed dicts of those",
+        )
+
+
+def _survives_json(value: Any) -> bool:
+    """The job spec travels as JSON: tuples, sets and non-string keys would change."""
+    try:
+        return bool(json.loads(json.dumps(value, allow_nan=False)) == value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+
+
+def product_paths(task: Task, s: Settings) -> dict[str, str]:
+    root = PurePosixPath(s.results)
+    return {k: str(root / PurePosixPath(v)) for k, v in task.products.items()}
+
+
+def job_spec(
+    task: Task, tasks: Mapping[str, Task], s: Settings, reads_nb: frozenset[str] = frozenset()
+) -> JobSpec:
+    """Resolve one task against its upstreams and settings.
+
+    ``reads_nb``: the upstreams whose executed notebook the code reads
+    (:func:`notebook_reads`); their notebooks enter the key inputs.
+    """
+    injected: dict[str, Any] = {}
+    key_inputs: dict[str, str] = {}
+    order_inputs: list[str] = []
+    for name in task.upstream:
+        up = tasks[name]
+        paths = product_paths(up, s)
+        value = paths[NB_KEY] if up.single else paths
+        group = task.groups.get(name)
+        if group is None:
+            injected[name] = value
+        else:
+            injected.setdefault(group, {})[name] = value
+        for key, path in paths.items():
+            if key != NB_KEY or name in reads_nb:
+                key_inputs[f"{name}/{key}"] = path
+            elif len(paths) == 1:
+                order_inputs.append(path)
+    return JobSpec(
+        name=task.name,
+        source=str(PurePosixPath(task.source)),
+        products=product_paths(task, s),
+        single=task.single,
+        upstream=injected,
+        key_inputs=key_inputs,
+        order_inputs=order_inputs,
+        params=resolve_params(task, s),
+        log=str(PurePosixPath(s.logs) / f"{task.name}.log"),
+        kernel=s.kernel,
+        pythonpath=[s.notebooks, *s.pythonpath],
+        results=s.results,
+    )
+
+
+def notebook_reads(task: Task, tasks: Mapping[str, Task]) -> frozenset[str]:
+    """Upstream names whose executed notebook the code reads.
+
+    That is ``upstream[n]["nb"]``, or any ``upstream[n]`` when ``n``'s only product is
+    its executed notebook (injected as a plain path).
+    """
+    single = frozenset(u for u in task.upstream if tasks[u].single)
+    names: set[str] = set()
+    for source, _ in code_cells(task.source):
+        try:
+            tree = ast.parse(python_source(source))
+        except SyntaxError:
+            continue  # the code digest reports syntax errors, at their line
+        for node in ast.walk(tree):
+            name = _upstream_subscript(node)
+            if name is not None and (name in single or _is_nb_subscript(node, name)):
+                names.add(name)
+    return frozenset(names)
+
+
+def _upstream_subscript(node: ast.AST) -> str | None:
+    """``n`` of ``upstream["n"]``, or of ``upstream["n"]["nb"]``."""
+    if not isinstance(node, ast.Subscript):
+        return None
+    inner = node.value
+    if isinstance(inner, ast.Name) and inner.id == "upstream":
+        name = _constant(node.slice)
+        return name if isinstance(name, str) else None
+    if _constant(node.slice) == NB_KEY:
+        return _upstream_subscript(inner)
+    return None
+
+
+def _is_nb_subscript(node: ast.AST, name: str) -> bool:
+    return (
+        isinstance(node, ast.Subscript)
+        and _constant(node.slice) == NB_KEY
+        and _upstream_subscript(node.value) == name
+    )
+
+
+def _constant(node: ast.AST) -> Any:
+    return node.value if isinstance(node, ast.Constant) else None

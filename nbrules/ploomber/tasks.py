@@ -1,0 +1,402 @@
+"""One ``pipeline.yaml`` task entry → draft tasks (several for a ``grid``).
+
+A draft holds what the entry and its notebook's ``parameters`` cell say: name,
+source, product paths relative to the project folder, params as papermill would
+inject them, and the upstream names (still with ``fit-*`` wildcards, which
+:mod:`nbrules.pipeline_yaml` expands once every task is known). Grids follow
+Ploomber's ``TaskGroup.from_grid``: tasks ``<name>0``, ``<name>1``, … (or ``name``
+rendered with ``[[param]]``), products ``out/model-<index>.pkl`` with ``[[param]]``
+rendered, ``params`` added to every combination.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from ..common.errors import ConfigError, DeclarationError
+from ..common.files import normal, relative_if_inside
+from ..common.text import did_you_mean
+from ..common.yaml import YamlMap, line_of
+from ..plan.declarations import NB_KEY, ParametersCell, read_parameters_cell
+from .keys import HONOURED_TASK, WARNED_TASK, Warnings, check_keys
+
+_REFUSED_SUFFIX = {
+    ".ipynb": "convert it once with: jupytext --to py:percent {source}",
+    ".sql": "SQL tasks are not supported: run the query from a notebook (e.g. with "
+    "pandas.read_sql) and save its result as a product",
+    ".sh": "shell tasks are not supported: call the command from a notebook "
+    "(subprocess.run) or as a Snakemake rule",
+    ".R": "R notebooks are not supported",
+    ".Rmd": "R notebooks are not supported",
+    ".r": "R notebooks are not supported",
+}
+_MIGRATE_FUNCTION = (
+    "wrap the function in a notebook: a .py with a cell tagged "
+    "'parameters' (upstream = [...], product = None) that calls it, e.g. "
+    "tasks.get(product=product, upstream=upstream)"
+)
+_NB_SUFFIXES = (".ipynb", ".html", ".htm")
+#: ``[[param]]`` in grid names and products: sandboxed, and a misspelled name is an
+#: error rather than an empty string.
+_GRID_JINJA = SandboxedEnvironment(
+    variable_start_string="[[", variable_end_string="]]", undefined=StrictUndefined
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """The ``meta`` switches that change how a task entry is read."""
+
+    extract_upstream: bool = True
+    extract_product: bool = False
+    relative_to_source: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One notebook task before its upstream wildcards are expanded."""
+
+    name: str
+    source: Path
+    cell: ParametersCell
+    product: Any
+    params: dict[str, Any]
+    upstream: tuple[str, ...] | None
+    where: Path
+    line: int
+
+
+def entry_drafts(
+    entry: Any, where: Path, base: Path, root: Path, meta: Meta, warnings: Warnings
+) -> list[Draft]:
+    """The drafts of one entry of ``tasks:`` (``where`` is the YAML file, for messages)."""
+    if isinstance(entry, str):
+        entry = YamlMap({"source": entry})
+    if not isinstance(entry, Mapping) or "source" not in entry:
+        raise ConfigError(
+            "each task needs a 'source'",
+            path=where,
+            line=line_of(entry, "source") if isinstance(entry, Mapping) else None,
+            hint="- source: clean.py\n  product: output/clean.ipynb",
+        )
+    check_keys(entry, HONOURED_TASK, WARNED_TASK, "task", where, warnings)
+    source = _source(entry, where, base, root)
+    _check_classes(entry, where)
+    cell = _parameters(source, relative_if_inside(source, root))
+    product = _product(entry, cell, source, where, root, meta)
+    upstream = _yaml_upstream(entry, where, meta)
+    params = _params(entry.get("params"), where, line_of(entry, "params"), root, warnings)
+    rel_source = relative_if_inside(source, root)
+    if "grid" in entry:
+        return _grid_drafts(entry, rel_source, cell, product, params, upstream, where)
+    name = str(entry.get("name") or source.stem)
+    return [
+        Draft(name, rel_source, cell, product, params, upstream, where, line_of(entry, "source"))
+    ]
+
+
+def _source(entry: Mapping[str, Any], where: Path, base: Path, root: Path) -> Path:
+    text = str(entry["source"])
+    line = line_of(entry, "source")
+    suffix = PurePosixPath(text).suffix
+    label = entry.get("name") or text
+    if suffix in _REFUSED_SUFFIX:
+        raise ConfigError(
+            f"task '{label}': source {text} is not a jupytext .py notebook",
+            path=where,
+            line=line,
+            hint=_REFUSED_SUFFIX[suffix].format(source=text),
+        )
+    if suffix != ".py" and "/" not in text and "." in text:
+        raise ConfigError(
+            f"task '{label}': source {text} is a Python function; nbrules runs notebooks only",
+            path=where,
+            line=line,
+            hint=_MIGRATE_FUNCTION,
+        )
+    if suffix != ".py":
+        raise ConfigError(
+            f"task '{label}': cannot tell the kind of source {text!r}",
+            path=where,
+            line=line,
+            hint="notebook sources end in .py",
+        )
+    path = normal(base / text)
+    if not path.is_file():
+        nearby = [p.name for p in path.parent.glob("*.py")] if path.parent.is_dir() else []
+        raise ConfigError(
+            f"task '{label}': source {text} does not exist",
+            path=where,
+            line=line,
+            hint=did_you_mean(
+                path.name,
+                nearby,
+                fallback=(f"paths are relative to {relative_if_inside(base, root) or '.'}/"),
+            ),
+        )
+    return path
+
+
+def _check_classes(entry: Mapping[str, Any], where: Path) -> None:
+    checks = (
+        ("class", "NotebookRunner", "only notebook tasks (NotebookRunner) are supported"),
+        ("product_class", "File", "notebook products are files"),
+        ("nb_product_key", NB_KEY, "the executed notebook is product key 'nb'"),
+    )
+    for key, accepted, why in checks:
+        value = entry.get(key, accepted)
+        if value != accepted:
+            raise ConfigError(
+                f"task '{entry.get('name') or entry['source']}': {key}: {value} is not supported",
+                path=where,
+                line=line_of(entry, key),
+                hint=why,
+            )
+
+
+def _parameters(path: Path, shown: Path) -> ParametersCell:
+    cell = read_parameters_cell(path, shown)
+    if cell is None:
+        raise DeclarationError(
+            "notebook has no cell tagged 'parameters'",
+            path=shown,
+            hint="add a cell starting with '# %% tags=[\"parameters\"]' (percent format) "
+            "or '# + tags=[\"parameters\"]' (light format)",
+        )
+    return cell
+
+
+def _product(
+    entry: Mapping[str, Any],
+    cell: ParametersCell,
+    source: Path,
+    where: Path,
+    root: Path,
+    meta: Meta,
+) -> Any:
+    line = line_of(entry, "product")
+    if meta.extract_product:
+        if "product" in entry:
+            raise ConfigError(
+                "with meta.extract_product: true, tasks take 'product' from "
+                "the notebook; remove it here",
+                path=where,
+                line=line,
+            )
+        value, where, line = cell.values.get("product"), relative_if_inside(source, root), cell.line
+    elif "product" not in entry:
+        raise ConfigError(
+            f"task '{entry.get('name') or entry['source']}' has no 'product'",
+            path=where,
+            line=line_of(entry, "source"),
+            hint="product: {nb: output/clean.ipynb, data: output/clean.csv}",
+        )
+    else:
+        value = entry["product"]
+    base = source.parent if meta.relative_to_source else root
+    if isinstance(value, str):
+        return _notebook_path(_product_path(value, base, root, where, line), where, line)
+    if isinstance(value, Mapping) and NB_KEY in value:
+        paths = {str(k): _product_path(v, base, root, where, line) for k, v in value.items()}
+        _notebook_path(paths[NB_KEY], where, line)
+        return paths
+    raise ConfigError(
+        f"'product' must be a path or a dict of paths with an 'nb' key, got {value!r}",
+        path=where,
+        line=line,
+        hint="product: output/report.ipynb  or  product: {nb: output/x.ipynb, data: output/x.csv}",
+    )
+
+
+def _notebook_path(path: str, where: Path, line: int | None) -> str:
+    if PurePosixPath(path).suffix.lower() not in _NB_SUFFIXES:
+        raise ConfigError(
+            f"the executed notebook {path} must end in .ipynb or .html",
+            path=where,
+            line=line,
+            hint="nbrules writes the executed notebook as .ipynb, or as HTML with figures "
+            "embedded; convert to other formats in a downstream notebook",
+        )
+    return path
+
+
+def _product_path(value: Any, base: Path, root: Path, where: Path, line: int | None) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"a product path must be a string, got {value!r}", path=where, line=line)
+    if value.endswith(("/", "\\")):
+        raise ConfigError(
+            f"product {value} is a folder; nbrules products are files",
+            path=where,
+            line=line,
+            hint="write one file per product key, or an archive (.zip, .tar)",
+        )
+    try:
+        return normal(base / Path(value).expanduser()).relative_to(root).as_posix()
+    except ValueError:
+        raise ConfigError(
+            f"product {value} is outside the project folder {root}",
+            path=where,
+            line=line,
+            hint="nbrules keeps products inside the project (its cache and "
+            "Snakemake track them there)",
+        ) from None
+
+
+def _yaml_upstream(entry: Mapping[str, Any], where: Path, meta: Meta) -> tuple[str, ...] | None:
+    if "upstream" not in entry:
+        return None if meta.extract_upstream else ()
+    line = line_of(entry, "upstream")
+    if meta.extract_upstream:
+        raise ConfigError(
+            "a task 'upstream:' needs meta.extract_upstream: false",
+            path=where,
+            line=line,
+            hint="declare upstream in the notebook's parameters cell, or set "
+            "meta: {extract_upstream: false}",
+        )
+    value = entry["upstream"]
+    value = [value] if isinstance(value, str) else value or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            f"'upstream' must be a task name or a list of names, got {value!r}",
+            path=where,
+            line=line,
+        )
+    return tuple(value)
+
+
+def _params(value: Any, where: Path, line: int, root: Path, warnings: Warnings) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"'params' must be a mapping, got {value!r}", path=where, line=line)
+    params = {str(k): _injectable(v, f"params.{k}", where, line) for k, v in value.items()}
+    resources = params.get("resources_")
+    if isinstance(resources, Mapping):
+        warnings.add(
+            "params.resources_",
+            "the files are injected as absolute paths, but "
+            "their content is not part of the cache key: after editing one, "
+            "rebuild with --forcerun TASK",
+            where,
+            line,
+        )
+        params["resources_"] = {k: str(normal(root / str(v))) for k, v in resources.items()}
+        for key, path in params["resources_"].items():
+            if not Path(path).is_file():
+                raise ConfigError(
+                    f"params.resources_.{key}: {path} is not a file", path=where, line=line
+                )
+    return params
+
+
+def _injectable(value: Any, what: str, where: Path, line: int) -> Any:
+    """A YAML value as papermill would inject it: unknown scalars (dates) become str."""
+    if isinstance(value, Mapping):
+        if "dotted_path" in value:
+            raise ConfigError(
+                f"{what}: dotted_path values (calling a function) are not supported",
+                path=where,
+                line=line,
+                hint="compute the value inside the notebook",
+            )
+        return {str(k): _injectable(v, what, where, line) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_injectable(v, what, where, line) for v in value]
+    if isinstance(value, str) and "::" in value and " " not in value:
+        raise ConfigError(
+            f"{what}: {value!r} looks like a 'module::function' dotted path, "
+            "which nbrules does not call",
+            path=where,
+            line=line,
+            hint="compute the value inside the notebook",
+        )
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return str(value)
+
+
+def _grid_drafts(
+    entry: Mapping[str, Any],
+    source: Path,
+    cell: ParametersCell,
+    product: Any,
+    params: dict[str, Any],
+    upstream: tuple[str, ...] | None,
+    where: Path,
+) -> list[Draft]:
+    """One task per grid combination, named and with products as Ploomber's TaskGroup."""
+    line = line_of(entry, "grid")
+    if "name" not in entry:
+        raise ConfigError(
+            "a task with 'grid' needs a 'name' (tasks are named name0, name1, ...)",
+            path=where,
+            line=line,
+            hint="name: fit-",
+        )
+    name = str(entry["name"])
+    drafts = []
+    for index, combo in enumerate(_grid(entry["grid"], params, where, line)):
+        at = (where, line)
+        task = _render_grid(name, combo, at) if "[[" in name else f"{name}{index}"
+        products = (
+            {k: _grid_path(v, index, combo, at) for k, v in product.items()}
+            if isinstance(product, dict)
+            else _grid_path(product, index, combo, at)
+        )
+        drafts.append(Draft(task, source, cell, products, combo, upstream, where, line))
+    return drafts
+
+
+def _grid(grid: Any, params: Mapping[str, Any], where: Path, line: int) -> Iterator[dict[str, Any]]:
+    """Ploomber's ``ParamGrid.product``: each dict's combinations, in order, plus params."""
+    grids = [grid] if isinstance(grid, Mapping) else grid
+    if not isinstance(grids, list) or not all(isinstance(g, Mapping) for g in grids):
+        raise ConfigError(
+            "'grid' must be a mapping or a list of mappings",
+            path=where,
+            line=line,
+            hint="grid: {alpha: [0.1, 1.0], fit_intercept: [true]}",
+        )
+    for one in grids:
+        values = {str(k): _injectable(v, f"grid.{k}", where, line) for k, v in one.items()}
+        overlap = sorted(set(values) & set(params))
+        if overlap:
+            raise ConfigError(
+                f"'grid' and 'params' both set {', '.join(overlap)}", path=where, line=line
+            )
+        axes = [
+            v if isinstance(v, list) else list(v) if isinstance(v, dict) else [v]
+            for v in values.values()
+        ]
+        for combo in itertools.product(*axes):
+            yield {**dict(zip(values, combo, strict=True)), **params}
+
+
+def _grid_path(path: str, index: int, combo: Mapping[str, Any], at: tuple[Path, int]) -> str:
+    """``out/model.pkl`` → ``out/model-<index>.pkl``, then ``[[param]]`` rendered."""
+    pure = PurePosixPath(path)
+    suffix = "".join(pure.suffixes)
+    stem = pure.name.replace(suffix, "") if suffix else pure.name
+    return _render_grid(str(pure.parent / f"{stem}-{index}{suffix}"), combo, at)
+
+
+def _render_grid(text: str, combo: Mapping[str, Any], at: tuple[Path, int]) -> str:
+    """``[[param]]`` placeholders of a grid name or product; a misspelled one is an error."""
+    try:
+        return _GRID_JINJA.from_string(text).render(combo)
+    except TemplateError as exc:
+        name = str(getattr(exc, "message", "") or exc).split("'")[1:2] or [""]
+        raise ConfigError(
+            f"cannot render {text!r}: {exc}",
+            path=at[0],
+            line=at[1],
+            hint=did_you_mean(name[0], combo, "grid parameters"),
+        ) from None

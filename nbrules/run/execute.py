@@ -1,0 +1,171 @@
+"""Run one notebook: inject the resolved parameters, execute through an engine,
+write the executed notebook; products exist on return, or none do.
+
+A failing cell becomes an :class:`~nbrules.common.errors.ExecutionError` at the
+``.py`` line of the failing statement, with the exception's name, value and
+traceback, and the partial executed notebook is kept beside the job's log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..common.errors import ExecutionError
+from ..common.files import atomic_write_bytes, atomic_write_text
+from ..common.notebooks import cell_lines, is_injected, read_notebook
+from ..engines import CellFailure, Engine, EngineRequest, KernelFailure, get_engine
+from ..plan.declarations import NB_KEY
+from ..plan.inject import inject, injected_source
+from ..plan.jobspec import JobSpec
+
+if TYPE_CHECKING:
+    import nbformat
+
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CELL_LINE = re.compile(
+    r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|Input In \[\d*\]),? line (\d+)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    seconds: float
+    notebook: Path
+
+
+def run(
+    spec: JobSpec,
+    cwd: Path,
+    engine: Engine | None = None,
+    threads: int = 0,
+    environ: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Execute the notebook of ``spec``; products exist on return, or none do."""
+    source = cwd / spec.source
+    text = source.read_text(encoding="utf-8")
+    nb = inject(read_notebook(source, text), injected_source(spec, cwd), source)
+    nb.metadata["kernelspec"] = {
+        "name": spec.kernel,
+        "display_name": spec.kernel,
+        "language": "python",
+    }
+    products = {k: cwd / v for k, v in spec.products.items()}
+    for path in products.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    request = EngineRequest(
+        cwd, spec.kernel, kernel_env(spec, cwd, threads, environ), kernel_log_path(spec, cwd)
+    )
+    start = time.perf_counter()
+    try:
+        (engine or get_engine("kernel")).execute(nb, request)
+    except CellFailure as failure:
+        _remove(products.values())
+        saved = failed_notebook_path(spec, cwd)
+        write_notebook(nb, saved)
+        raise ExecutionError(
+            f"{failure.ename}: {failure.evalue}",
+            path=spec.source,
+            line=_failure_line(failure, nb, text),
+            hint=f"the executed notebook with the full traceback is at {saved.relative_to(cwd)}",
+            ename=failure.ename,
+            evalue=failure.evalue,
+            traceback=failure.traceback,
+        ) from None
+    except KernelFailure as failure:
+        _remove(products.values())
+        raise ExecutionError(failure.message, path=spec.source, hint=failure.hint) from None
+    except BaseException:
+        _remove(products.values())
+        raise
+    seconds = time.perf_counter() - start
+    executed = products.get(NB_KEY) or executed_notebook_path(spec, cwd)
+    write_notebook(nb, executed)
+    _check_products(spec, products)
+    return RunResult(seconds, executed)
+
+
+def kernel_env(
+    spec: JobSpec, cwd: Path, threads: int = 0, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The kernel's environment: ours, plus its import path and thread limits."""
+    env = dict(os.environ if environ is None else environ)
+    paths = [str((cwd / p).resolve()) for p in spec.pythonpath]
+    old = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = os.pathsep.join(paths + ([old] if old else []))
+    if threads:
+        env.update(dict.fromkeys(THREAD_VARS, str(threads)))
+    return env
+
+
+def executed_notebook_path(spec: JobSpec, cwd: Path) -> Path:
+    """Where the executed notebook goes when the task declares no ``nb`` product."""
+    return cwd / Path(spec.log).with_suffix(".ipynb")
+
+
+def kernel_log_path(spec: JobSpec, cwd: Path) -> Path:
+    """The kernel process's own stderr, beside the job's one-line log."""
+    return cwd / Path(spec.log).with_suffix(".kernel.log")
+
+
+def failed_notebook_path(spec: JobSpec, cwd: Path) -> Path:
+    return cwd / Path(spec.log).with_suffix(".failed.ipynb")
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    """``.html`` → rendered with nbconvert (figures embedded); else ``.ipynb`` JSON."""
+    if path.suffix.lower() in (".html", ".htm"):
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter(embed_images=True)  # type: ignore[no-untyped-call]
+        body, _ = exporter.from_notebook_node(nb)
+        atomic_write_text(path, body)
+    else:
+        import nbformat
+
+        text: str = nbformat.writes(nb)
+        atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _failure_line(failure: CellFailure, nb: nbformat.NotebookNode, text: str) -> int:
+    """The ``.py`` line of the failure: the failing cell's first line + line in cell."""
+    if not 0 <= failure.index < len(nb.cells):
+        return 1
+    failed = nb.cells[failure.index]
+    own = [cell for cell in nb.cells if not is_injected(cell)]
+    starts = cell_lines(text, own)
+    start = next((line for cell, line in zip(own, starts, strict=True) if cell is failed), 0)
+    if not start:  # the injected cell failed: no line of the .py to blame
+        return 1
+    match = _CELL_LINE.search(_ANSI.sub("", failure.traceback))
+    within = int(match.group(1)) if match else 1
+    return start + within - 1
+
+
+def _check_products(spec: JobSpec, products: Mapping[str, Path]) -> None:
+    missing = [k for k, p in products.items() if not p.exists()]
+    if missing:
+        _remove(products.values())
+        raise ExecutionError(
+            f"notebook ran but did not write product '{missing[0]}' ({spec.products[missing[0]]})",
+            path=spec.source,
+            hint=f"write it to product[{missing[0]!r}] in the notebook",
+        )
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        if path.is_file():
+            path.unlink()

@@ -1,0 +1,158 @@
+"""Notebook tasks → Snakemake rule specs, consumed by the packaged ``notebooks.smk``.
+
+Each notebook becomes one rule:
+
+- ``input``: upstream data products (an upstream's executed notebook only when the
+  code reads ``upstream[name]["nb"]`` or it is the upstream's only product);
+- ``output``: the notebook's products; ``log``: outside the product files;
+- ``params``: the notebook's *code digest*, its parameter values and the rest of
+  the job spec (JSON). The ``.py`` source is deliberately not an ``input:``:
+  Snakemake reruns a job and everything downstream whenever an input is newer than
+  an output, so a comment edit would rebuild the world. The digest in ``params``
+  reruns exactly the notebooks whose code (or local modules they import) changed;
+- ``shell``: ``python -m nbrules run .nbrules/jobs/<name>-<digest>.json`` — the job
+  spec travels in a file (named in ``params.job``), so the command stays short
+  whatever the parameters (a ``run:`` block would re-parse the Snakefile in every
+  job). The command is the same string for every rule: Snakemake formats a rule's
+  ``shell:`` when the job runs, after the Snakefile's loop has moved on.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from ..cache.code import DirectoryMemo, code_summary
+from ..cache.store import store_root
+from ..common.errors import NbrulesError
+from ..common.text import canonical_json
+from ..plan import graph
+from ..plan.declarations import Task, discover
+from ..plan.interpreter import kernel_interpreter
+from ..plan.jobspec import JobSpec, job_spec, notebook_reads, write_spec_file
+from ..plan.predict import predicted_hits
+from ..plan.resources import rule_resources
+from ..plan.settings import Settings, check_names, parse_settings
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """What one ``rule:`` block of ``notebooks.smk`` needs, fixed at definition time."""
+
+    name: str
+    task: str
+    input: list[str]
+    output: dict[str, str]
+    log: str
+    params: dict[str, str]
+    threads: int
+    job: JobSpec
+    resources: dict[str, Any] = field(default_factory=dict)
+    shell: str = ""
+    group: str | None = None
+    local: bool = False
+
+
+def load(
+    s: Settings, tasks: Sequence[Task] | None = None, files: Sequence[Path] = ()
+) -> graph.Pipeline:
+    """Discover (or take) tasks and validate them into a pipeline."""
+    found = list(tasks) if tasks is not None else None
+    if found is None:
+        found = discover(Path(s.notebooks))
+        graph.check_not_shadowing(found)
+    pipeline = graph.build(found)
+    check_names(s, list(pipeline.tasks.values()), files)
+    return pipeline
+
+
+def rules_from_config(
+    config: Mapping[str, Any],
+    basedir: Path | str,
+    tasks: Sequence[Task] | None = None,
+    files: Sequence[Path] = (),
+    cwd: Path | None = None,
+) -> tuple[Settings, list[RuleSpec]]:
+    """Settings and one :class:`RuleSpec` per notebook, from a Snakemake config dict.
+
+    ``basedir``: the folder config paths are relative to (the Snakefile's);
+    ``files``: the config files behind ``config`` (to locate errors).
+    """
+    cwd = cwd or Path.cwd()
+    s = parse_settings(config, Path(basedir), cwd, files)
+    return s, rule_specs(s, load(s, tasks, files), cwd)
+
+
+def rule_specs(
+    s: Settings, pipeline: graph.Pipeline, cwd: Path, warn: Callable[[str], None] | None = None
+) -> list[RuleSpec]:
+    """One :class:`RuleSpec` per notebook, in topological order."""
+    warn = warn or _warn
+    # Paths relative to the working directory: errors then name `notebooks/x.py:3`.
+    search = [Path(p) for p in [s.notebooks, *s.pythonpath]]
+    memo = DirectoryMemo(store_root(s.cache.root, cwd) / "normalized")
+    python = kernel_interpreter(s.kernel).python
+    specs = []
+    for task in pipeline:
+        spec = job_spec(task, pipeline.tasks, s, notebook_reads(task, pipeline.tasks))
+        code = code_summary(Path(spec.source), search, python, memo).digest
+        own = s.task(task.name)
+        needs = rule_resources(task, own.resources)
+        for warning in needs.warnings:
+            warn(warning)
+        specs.append(
+            RuleSpec(
+                name=graph.rule_name(task.name),
+                task=task.name,
+                input=[*spec.key_inputs.values(), *spec.order_inputs],
+                output=dict(spec.products),
+                log=spec.log,
+                params={**split_params(spec, code), "job": write_spec_file(spec, cwd)},
+                threads=needs.threads,
+                job=spec,
+                resources=dict(needs.resources),
+                shell=shell_command(),
+                group=own.group,
+            )
+        )
+    return specs
+
+
+def mark_cache_hits(specs: list[RuleSpec], s: Settings, cwd: Path) -> list[RuleSpec]:
+    """Predicted cache hits become local rules outside any group: nothing to submit."""
+    jobs = [(spec.job, spec.params["code"]) for spec in specs]
+    try:
+        hits = predicted_hits(jobs, s.cache, cwd)
+    except (OSError, NbrulesError):
+        return specs  # no prediction: every job is scheduled as usual
+    return [replace(spec, local=True, group=None) if spec.task in hits else spec for spec in specs]
+
+
+def _warn(message: str) -> None:
+    from snakemake.logging import logger
+
+    logger.warning(message)
+
+
+def split_params(spec: JobSpec, code: str) -> dict[str, str]:
+    """The rule's ``params``: the code digest, the parameter values, the rest of the spec.
+
+    Three entries rather than one JSON blob so that Snakemake's "Params have changed"
+    reason shows just what changed (``{"sample_frac":0.01}`` → ``{"sample_frac":0.1}``).
+    """
+    rest = spec.to_json_dict()
+    values = rest.pop("params")
+    return {"code": code, "values": canonical_json(values), "spec": canonical_json(rest)}
+
+
+def shell_command() -> str:
+    """The job's command; ``{params.job}`` and ``{threads}`` are filled in per job."""
+    return f"{shlex.quote(sys.executable)} -m nbrules run {{params.job:q}} --threads {{threads}}"
+
+
+def all_products(specs: list[RuleSpec]) -> list[str]:
+    return [path for spec in specs for path in spec.output.values()]
