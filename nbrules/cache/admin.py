@@ -240,6 +240,7 @@ def gc(
     kept = {id(m) for m in keep}
     victims = [m for m in listed if id(m) not in kept]
     live = {e.object for m in keep if m.manifest for e in m.manifest.entries()}
+    live |= last_sources(store)  # the code `nbrules status` diffs against
     was_live = {e.object for m in victims if m.manifest for e in m.manifest.entries()}
     garbage = [
         (digest, path)
@@ -258,6 +259,17 @@ def gc(
     return GcReport(
         len(victims), len(garbage), freed, len(keep), sum(sizes.get(d, 0) for d in live), dry_run
     )
+
+
+def last_sources(store: Store) -> set[str]:
+    """Source objects named by the tasks' last key documents."""
+    found = set()
+    for path in (store.root / "last").glob("*.json"):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            source = json.loads(path.read_text(encoding="utf-8")).get("source")
+            if isinstance(source, str) and source:
+                found.add(source)
+    return found
 
 
 def _fit(keep: list[Listed], sizes: dict[str, int], max_size: int) -> list[Listed]:

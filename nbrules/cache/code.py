@@ -24,8 +24,8 @@ import ast
 import contextlib
 import functools
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -216,11 +216,16 @@ def _module_files(name: str, search: Sequence[Path]) -> Iterator[tuple[Path, str
 
 @dataclass(frozen=True, slots=True)
 class CodeSummary:
-    """A notebook's code digest, plus what it imports (for the optional package key)."""
+    """A notebook's code digest, plus what it is made of (for reasons and package keys).
+
+    ``parts`` maps ``"notebook"`` and each local module's key (its path under the
+    import root, ``flights/cleaning.py``) to that source's normalized digest.
+    """
 
     digest: str
     imports: frozenset[str]
     local: tuple[str, ...]
+    parts: Mapping[str, str] = field(default_factory=dict)
 
 
 def code_summary(
@@ -235,12 +240,14 @@ def code_summary(
     hasher = xxhash.xxh3_128()
     hasher.update(f"nbrules-code-v{FORMAT_VERSION}\0python{python}\0".encode())
     hasher.update(notebook.normalized.encode())
-    keys = []
+    parts = {"notebook": notebook.normalized}
     for module, summary in modules.items():
-        keys.append(module_key(module, search))
-        hasher.update(f"\0module\0{keys[-1]}\0{summary.normalized}".encode())
+        key = module_key(module, search)
+        parts[key] = summary.normalized
+        hasher.update(f"\0module\0{key}\0{summary.normalized}".encode())
     imports = {*notebook.imports, *(n for s in modules.values() for n in s.imports)}
-    return CodeSummary(f"{ALGORITHM}:{hasher.hexdigest()}", frozenset(imports), tuple(keys))
+    local = tuple(k for k in parts if k != "notebook")
+    return CodeSummary(f"{ALGORITHM}:{hasher.hexdigest()}", frozenset(imports), local, parts)
 
 
 def module_key(module: Path, search: Sequence[Path]) -> str:

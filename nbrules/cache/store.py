@@ -283,8 +283,28 @@ class Store:
             return None
         return data if isinstance(data, dict) else None
 
-    def write_last(self, task: str, results: str, document: Mapping[str, Any]) -> None:
-        atomic_write_text(self.last_path(task, results), canonical_json(document))
+    def write_last(
+        self,
+        task: str,
+        results: str,
+        document: Mapping[str, Any],
+        *,
+        key: str = "",
+        source: str = "",
+        code: Mapping[str, str] | None = None,
+    ) -> None:
+        """Remember a task's last key document (miss reasons, ``nbrules status``).
+
+        Beside the document: its ``key``, the ``source`` object (the notebook text that
+        ran, for a code diff) and the normalized digest of each ``code`` part (the
+        notebook and each local module it imports, to tell which one changed).
+        """
+        extra = {"key": key, "source": source, "code_parts": dict(code or {})}
+        atomic_write_text(self.last_path(task, results), canonical_json({**document, **extra}))
+
+    def put_source(self, path: Path) -> str:
+        """Store a source file as an object (content-addressed); its digest."""
+        return self._put(path, path.name).object
 
     def events_dir(self, build: str) -> Path:
         return self.root / "events" / _safe(build)

@@ -77,15 +77,20 @@ class JobSpec:
         return {k: str(PurePosixPath(v).relative_to(root)) for k, v in self.products.items()}
 
 
-def write_spec_file(spec: JobSpec, cwd: Path) -> str:
-    """Write ``spec`` to its content-named file (once); its path relative to ``cwd``."""
+def spec_file(spec: JobSpec, cwd: Path, write: bool = True) -> str:
+    """The content-named file of ``spec``, relative to ``cwd`` (written once if ``write``)."""
     text = spec.to_json()
     stem = re.sub(r"[^\w.-]", "_", spec.name)
     relative = f"{JOBS_DIR}/{stem}-{hex_part(digest_text(text))[:16]}.json"
     path = cwd / relative
-    if not path.is_file():
+    if write and not path.is_file():
         atomic_write_text(path, text)
     return relative
+
+
+def write_spec_file(spec: JobSpec, cwd: Path) -> str:
+    """Write ``spec`` to its content-named file (once); its path relative to ``cwd``."""
+    return spec_file(spec, cwd, write=True)
 
 
 def read_spec_file(path: Path) -> JobSpec:

@@ -88,8 +88,11 @@ def run_job(
                 _record(store, build, spec, parts.key, "error", 0.0, reason)
                 raise
             outcome = _publish(spec, cwd, store, outcome, stats, memo, code.digest)
-        with contextlib.suppress(OSError):
-            store.write_last(spec.name, spec.results, document)
+        with contextlib.suppress(OSError, CacheError):
+            source = store.put_source(cwd / spec.source)
+            store.write_last(
+                spec.name, spec.results, document, key=parts.key, source=source, code=code.parts
+            )
         _record(
             store,
             build,

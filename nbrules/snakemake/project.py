@@ -79,6 +79,11 @@ def profile_folder(name: str, root: Path, snakefile: Path | None = None) -> Path
     )
 
 
+def default_profile(root: Path) -> str | None:
+    """:data:`DEFAULT_PROFILE` if the project has such a profile, else no profile."""
+    return DEFAULT_PROFILE if (root / "profiles" / DEFAULT_PROFILE).is_dir() else None
+
+
 def read_project(root: Path, profile: str | None = DEFAULT_PROFILE) -> ProjectConfig:
     """The config of the project in ``root`` for ``profile`` (``None``: no profile)."""
     snakefile = find_snakefile(root)

@@ -33,7 +33,7 @@ from ..common.text import canonical_json
 from ..plan import graph
 from ..plan.declarations import Task, discover
 from ..plan.interpreter import kernel_interpreter
-from ..plan.jobspec import JobSpec, job_spec, notebook_reads, write_spec_file
+from ..plan.jobspec import JobSpec, job_spec, notebook_reads, spec_file
 from ..plan.predict import predicted_hits
 from ..plan.resources import rule_resources
 from ..plan.settings import Settings, check_names, parse_settings
@@ -76,19 +76,27 @@ def rules_from_config(
     tasks: Sequence[Task] | None = None,
     files: Sequence[Path] = (),
     cwd: Path | None = None,
+    warn: Callable[[str], None] | None = None,
+    write_specs: bool = True,
 ) -> tuple[Settings, list[RuleSpec]]:
     """Settings and one :class:`RuleSpec` per notebook, from a Snakemake config dict.
 
     ``basedir``: the folder config paths are relative to (the Snakefile's);
-    ``files``: the config files behind ``config`` (to locate errors).
+    ``files``: the config files behind ``config`` (to locate errors); ``warn``: where
+    warnings go (default: Snakemake's logger); ``write_specs``: write the job spec
+    files (a build needs them; a tool that only looks does not).
     """
     cwd = cwd or Path.cwd()
     s = parse_settings(config, Path(basedir), cwd, files)
-    return s, rule_specs(s, load(s, tasks, files), cwd)
+    return s, rule_specs(s, load(s, tasks, files), cwd, warn, write_specs)
 
 
 def rule_specs(
-    s: Settings, pipeline: graph.Pipeline, cwd: Path, warn: Callable[[str], None] | None = None
+    s: Settings,
+    pipeline: graph.Pipeline,
+    cwd: Path,
+    warn: Callable[[str], None] | None = None,
+    write_specs: bool = True,
 ) -> list[RuleSpec]:
     """One :class:`RuleSpec` per notebook, in topological order."""
     warn = warn or _warn
@@ -111,7 +119,7 @@ def rule_specs(
                 input=[*spec.key_inputs.values(), *spec.order_inputs],
                 output=dict(spec.products),
                 log=spec.log,
-                params={**split_params(spec, code), "job": write_spec_file(spec, cwd)},
+                params={**split_params(spec, code), "job": spec_file(spec, cwd, write_specs)},
                 threads=needs.threads,
                 job=spec,
                 resources=dict(needs.resources),
