@@ -30,7 +30,7 @@ from ..common.notebooks import (
 )
 
 NB_KEY = "nb"
-RESERVED = ("upstream", "product", "resources")
+RESERVED = ("upstream", "product", "resources", "cache")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,9 @@ class Task:
     #: upstream name -> the wildcard that matched it (``pipeline.yaml``'s ``fit-*``):
     #: such upstreams are injected nested, ``upstream["fit-*"]["fit-0"]``, as Ploomber does.
     groups: Mapping[str, str] = field(default_factory=dict)
+    #: ``cache = False`` in the parameters cell: the notebook reads something no digest
+    #: covers (a URL, a database, the clock), so it executes whenever it is scheduled.
+    cacheable: bool = True
 
     def line_of(self, name: str) -> int:
         return self.lines.get(name, self.line)
@@ -161,7 +164,7 @@ def task_from_cell(
     ``product`` and ``params`` let another front end (``pipeline.yaml``) supply
     values the notebook leaves as ``None``.
     """
-    for key in ("upstream", "product", "resources"):
+    for key in RESERVED:
         if key in cell.non_literal:
             raise DeclarationError(
                 f"'{key}' must be a literal",
@@ -192,7 +195,20 @@ def task_from_cell(
         resources=resources,
         line=cell.line,
         lines=cell.lines,
+        cacheable=_cacheable(cell, path),
     )
+
+
+def _cacheable(cell: ParametersCell, path: Path) -> bool:
+    value = cell.values.get("cache", True)
+    if not isinstance(value, bool):
+        raise DeclarationError(
+            f"'cache' must be True or False, got {value!r}",
+            path=path,
+            line=cell.lines.get("cache", cell.line),
+            hint="cache = False  # this notebook reads data no digest can cover",
+        )
+    return value
 
 
 def _upstream(cell: ParametersCell, path: Path) -> tuple[str, ...]:

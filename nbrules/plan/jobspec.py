@@ -51,6 +51,8 @@ class JobSpec:
     kernel: str
     pythonpath: list[str]
     results: str
+    #: ``False``: never restored from the cache (see ``Task.cacheable``).
+    cacheable: bool = True
 
     def to_json_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -206,6 +208,7 @@ def job_spec(
         kernel=s.kernel,
         pythonpath=[s.notebooks, *s.pythonpath],
         results=s.results,
+        cacheable=task.cacheable,
     )
 
 

@@ -30,7 +30,7 @@ from ..cache.statcache import StatCache
 from ..cache.store import Manifest, Store, store_root
 from .jobspec import JobSpec
 from .keys import spec_key_parts
-from .settings import CacheSettings
+from .settings import CacheSettings, Force
 
 
 def predicted_hits(
@@ -38,11 +38,13 @@ def predicted_hits(
     cache: CacheSettings,
     cwd: Path,
     environ: Mapping[str, str] | None = None,
+    force: Force | None = None,
 ) -> frozenset[str]:
     """Names of the tasks whose job will restore from the cache.
 
     ``jobs`` are ``(spec, code digest)`` pairs in topological order.
     """
+    force = force or Force()
     if not jobs or cache.packages:
         return frozenset()  # package versions: asked of the kernel's interpreter per job
     root = store_root(cache.root, cwd, os.environ if environ is None else environ)
@@ -52,6 +54,8 @@ def predicted_hits(
     hits: dict[str, Manifest] = {}
     with StatCache(store.stat_cache_path()) as stats:
         for spec, code in jobs:
+            if not spec.cacheable or force.covers(spec.name):
+                continue  # it executes: neither it nor its downstream is certain
             inputs = _known_inputs(spec, hits, cwd, stats)
             if inputs is None:
                 continue

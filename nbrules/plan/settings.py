@@ -96,6 +96,44 @@ class CacheSettings:
             ) from exc
 
 
+#: The notebooks a build forces, for its jobs (JSON of :class:`Force`).
+ENV_FORCE = "NBRULES_FORCE"
+
+
+@dataclass(frozen=True, slots=True)
+class Force:
+    """Notebooks a build forces to execute (``--forceall``, ``--forcerun``, ``-f``).
+
+    Snakemake decides what it schedules; a forced notebook's job then executes and
+    republishes instead of restoring from the cache. Not a config setting: the
+    adapter reads it off Snakemake's command line in the main process, and jobs (also
+    on cluster nodes, which inherit the environment) read it from ``$NBRULES_FORCE``.
+    """
+
+    everything: bool = False
+    tasks: frozenset[str] = frozenset()
+
+    def covers(self, task: str) -> bool:
+        return self.everything or task in self.tasks
+
+    def to_env(self) -> str:
+        return canonical_json({"everything": self.everything, "tasks": sorted(self.tasks)})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Force:
+        text = (os.environ if environ is None else environ).get(ENV_FORCE)
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(bool(data["everything"]), frozenset(str(t) for t in data["tasks"]))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ConfigError(
+                f"${ENV_FORCE} is not valid: {exc}",
+                hint=f"unset {ENV_FORCE}; Snakemake sets it for its jobs",
+            ) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class TaskSettings:
     """One notebook's entry under ``tasks:``."""

@@ -105,7 +105,7 @@ def _one(
         return Status(spec.name, EXECUTE, tuple(reasons)), _Known(EXECUTE, None)
     inputs = _inputs(spec, known, stats, cwd)
     parts = spec_key_parts(spec, code.digest, inputs)
-    manifest = _peek(store, parts.key)
+    manifest = _peek(store, parts.key) if spec.cacheable else None
     missing = [name for name, path in spec.products.items() if not (cwd / path).exists()]
     if _on_disk(spec, manifest, stats, cwd, missing) or (
         manifest is None and not missing and last is not None and last.get("key") == parts.key
@@ -118,7 +118,9 @@ def _one(
         if not missing:
             reasons.append("products on disk differ from the cached ones")
         return Status(spec.name, RESTORE, tuple(reasons)), _Known(RESTORE, manifest)
-    if last is None:
+    if not spec.cacheable:
+        reasons.insert(0, "cache = False: it executes whenever it is scheduled")
+    elif last is None:
         reasons.insert(0, "first build")
     elif not reasons:
         reasons.append("not in cache")

@@ -9,10 +9,13 @@ where ``ploomber build`` puts them, and ``.snakemake/`` plus nbrules' logs
 (``.nbrules/logs``) stay out of product folders.
 
 Options of its own (everything else goes to Snakemake: ``--cores 2``, ``-n``,
-``--forceall`` (Ploomber's ``--force``), targets — task names become rule names;
+``--forcerun TASK``, targets — task names become rule names;
 ``--cores`` defaults to what ``executor:`` implies, else 1, as Ploomber's serial
 executor):
 
+``--force``, ``-f``
+    execute every task again, bypassing the product cache, as ``ploomber build
+    --force`` (Snakemake's ``--forceall``; products are republished to the cache).
 ``--profile NAME``
     ``profiles/NAME`` of the project: its ``config.yaml`` is a Snakemake profile and its
     ``env.yaml`` overrides env keys; an ``env.NAME.yaml`` beside ``pipeline.yaml``
@@ -115,6 +118,8 @@ def parse(argv: Sequence[str]) -> Options:
                 entry = value
             else:
                 _set_nested(env, name.removeprefix("--env--").split("--"), value)
+        elif arg in ("--force", "-f"):
+            rest.append("--forceall")  # Ploomber's --force: execute everything again
         else:
             rest.append(arg)
     return Options(profile, entry, env, tuple(rest))

@@ -29,7 +29,7 @@ from ..common.errors import CacheError, DamagedEntry
 from ..plan.declarations import NB_KEY
 from ..plan.jobspec import JobSpec
 from ..plan.keys import key_parts, spec_code
-from ..plan.settings import CacheSettings
+from ..plan.settings import CacheSettings, Force
 from .execute import RunResult, executed_notebook_path
 from .execute import run as execute_run
 
@@ -79,7 +79,8 @@ def run_job(
         parts, code = key_parts(spec, cwd, stats, memo, options.packages)
         document = parts.document()
         build = env.get(ENV_BUILD) or "manual"
-        outcome = _restore(spec, cwd, store, parts.key, options, stats)
+        bypass = _bypass(spec, Force.from_env(env))
+        outcome = bypass or _restore(spec, cwd, store, parts.key, options, stats)
         if not isinstance(outcome, Outcome):
             reason = outcome or miss_reason(document, store.read_last(spec.name, spec.results))
             try:
@@ -87,7 +88,8 @@ def run_job(
             except BaseException:
                 _record(store, build, spec, parts.key, "error", 0.0, reason)
                 raise
-            outcome = _publish(spec, cwd, store, outcome, stats, memo, code.digest)
+            if spec.cacheable:
+                outcome = _publish(spec, cwd, store, outcome, stats, memo, code.digest)
         with contextlib.suppress(OSError, CacheError):
             source = store.put_source(cwd / spec.source)
             store.write_last(
@@ -103,6 +105,15 @@ def run_job(
             outcome.reason,
         )
     return outcome
+
+
+def _bypass(spec: JobSpec, force: Force) -> str:
+    """Why this job must execute whatever the cache holds ('' if it need not)."""
+    if not spec.cacheable:
+        return "cache = False: it executes whenever it is scheduled"
+    if force.covers(spec.name):
+        return "forced (--forceall, --forcerun or --force)"
+    return ""
 
 
 def _targets(spec: JobSpec, cwd: Path) -> tuple[dict[str, Path], Path | None]:

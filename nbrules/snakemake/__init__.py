@@ -26,7 +26,8 @@ from typing import Any
 from ..cache.store import ENV_BUILD, new_build_id
 from ..common.errors import NbrulesError
 from ..plan.declarations import Task
-from ..plan.settings import ENV_RUNTIME
+from ..plan.settings import ENV_FORCE, ENV_RUNTIME, Force
+from .commandline import requested_force
 from .rules import RuleSpec, all_products, mark_cache_hits, rules_from_config
 
 #: The packaged rules file, for ``include:`` in a Snakefile.
@@ -78,11 +79,30 @@ def rules_for(workflow: Any, config: Mapping[str, Any]) -> list[RuleSpec]:
     except NbrulesError as error:
         raise WorkflowError(error.render()) from None
     os.environ[ENV_RUNTIME] = s.cache.to_env()
-    # A job whose cache key is already in the store runs locally: on a cluster, a
-    # mere restore is never submitted. Jobs on compute nodes skip the prediction.
-    if not getattr(workflow, "remote_exec", False):
-        specs = mark_cache_hits(specs, s, cwd)
+    # Only the main process reads the command line: a cluster job's Snakemake is
+    # started with --force for its own targets, and inherits $NBRULES_FORCE instead.
+    if getattr(workflow, "is_main_process", True):
+        force = forced(workflow, specs, cwd)
+        os.environ[ENV_FORCE] = force.to_env()
+        # A job whose cache key is already in the store runs locally: on a cluster, a
+        # mere restore is never submitted.
+        specs = mark_cache_hits(specs, s, cwd, force)
     return specs
+
+
+def forced(workflow: Any, specs: Sequence[RuleSpec], cwd: Path) -> Force:
+    """The notebooks ``--forceall``, ``--forcerun`` and ``-f``/``--force`` name."""
+    everything, named = requested_force()
+    if everything:
+        return Force(everything=True)
+    by_rule = {spec.name: spec.task for spec in specs}
+    by_file = {_normal(path, cwd): spec.task for spec in specs for path in spec.output.values()}
+    tasks = {by_rule.get(name) or by_file.get(_normal(name, cwd)) for name in named}
+    return Force(tasks=frozenset(task for task in tasks if task is not None))
+
+
+def _normal(path: str, cwd: Path) -> str:
+    return os.path.normpath(os.path.join(cwd, path))
 
 
 def config_files(workflow: Any) -> list[Path]:

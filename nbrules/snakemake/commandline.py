@@ -7,6 +7,7 @@ lives here, not in the front ends.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,11 +26,37 @@ def run_snakemake(args: Sequence[str]) -> int:
     """
     from snakemake.cli import main
 
+    saved = sys.argv
+    sys.argv = ["snakemake", *args]  # what the Snakefile's parse sees (see requested_force)
     try:
         main(list(args))
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else int(done.code is not None)
+    finally:
+        sys.argv = saved
     return 0
+
+
+def requested_force(argv: Sequence[str] | None = None) -> tuple[bool, frozenset[str]]:
+    """``(--forceall, names)`` of this Snakemake run: ``--forcerun`` rules or files, and
+    the targets of ``-f``/``--force``.
+
+    Snakemake hands its DAG settings to the workflow only after parsing the Snakefile,
+    so nbrules reads them off the command line with Snakemake's own parser (already
+    built in this process: cheap). Only a process started as ``snakemake`` (or through
+    :func:`run_snakemake`) has its arguments in ``sys.argv``; elsewhere nothing is forced.
+    """
+    argv = sys.argv if argv is None else argv
+    program = Path(argv[0]).name if argv else ""
+    if program != "snakemake" and not str(argv[0]).endswith("snakemake/__main__.py"):
+        return False, frozenset()
+    from snakemake.cli import get_argument_parser
+
+    args, _ = get_argument_parser().parse_known_args(list(argv[1:]))
+    names = set(args.forcerun or ())
+    if args.force:
+        names |= set(args.targets or ())
+    return bool(args.forceall), frozenset(str(name) for name in names)
 
 
 def is_profile(folder: Path) -> bool:

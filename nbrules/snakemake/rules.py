@@ -36,7 +36,7 @@ from ..plan.interpreter import kernel_interpreter
 from ..plan.jobspec import JobSpec, job_spec, notebook_reads, spec_file
 from ..plan.predict import predicted_hits
 from ..plan.resources import rule_resources
-from ..plan.settings import Settings, check_names, parse_settings
+from ..plan.settings import Force, Settings, check_names, parse_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +130,17 @@ def rule_specs(
     return specs
 
 
-def mark_cache_hits(specs: list[RuleSpec], s: Settings, cwd: Path) -> list[RuleSpec]:
-    """Predicted cache hits become local rules outside any group: nothing to submit."""
+def mark_cache_hits(
+    specs: list[RuleSpec], s: Settings, cwd: Path, force: Force | None = None
+) -> list[RuleSpec]:
+    """Predicted cache hits become local rules outside any group: nothing to submit.
+
+    A forced notebook, or one declaring ``cache = False``, executes: never predicted.
+    """
+    force = force or Force()
     jobs = [(spec.job, spec.params["code"]) for spec in specs]
     try:
-        hits = predicted_hits(jobs, s.cache, cwd)
+        hits = predicted_hits(jobs, s.cache, cwd, force=force)
     except (OSError, NbrulesError):
         return specs  # no prediction: every job is scheduled as usual
     return [replace(spec, local=True, group=None) if spec.task in hits else spec for spec in specs]

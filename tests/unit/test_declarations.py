@@ -377,3 +377,22 @@ def test_discover_of_a_missing_folder_explains_the_config_key(tmp_path: Path) ->
     with pytest.raises(DeclarationError) as caught:
         discover(tmp_path / "nowhere")
     assert caught.value.hint and "notebooks" in caught.value.hint
+
+
+def test_cache_false_declares_a_notebook_the_cache_cannot_see(tmp_path: Path) -> None:
+    path = tmp_path / "clock.py"
+    path.write_text('# %% tags=["parameters"]\nupstream = None\nproduct = "clock.ipynb"\n'
+                    "cache = False\n")
+    task = read_declaration(path)
+    assert task is not None and not task.cacheable
+    assert "cache" not in task.params and "cache" not in task.declared
+
+
+def test_cache_must_be_a_boolean(tmp_path: Path) -> None:
+    path = tmp_path / "clock.py"
+    path.write_text('# %% tags=["parameters"]\nupstream = None\nproduct = "clock.ipynb"\n'
+                    'cache = "no"\n')
+    with pytest.raises(DeclarationError) as caught:
+        read_declaration(path)
+    assert caught.value.render().startswith(f"{path}:4: 'cache' must be True or False")
+    assert caught.value.hint == "cache = False  # this notebook reads data no digest can cover"

@@ -15,7 +15,7 @@ from nbrules.cache.store import Store
 from nbrules.common.errors import ExecutionError
 from nbrules.plan.jobspec import JobSpec
 from nbrules.plan.keys import key_parts
-from nbrules.plan.settings import CacheSettings
+from nbrules.plan.settings import CacheSettings, Force
 from nbrules.run.execute import RunResult, executed_notebook_path
 from nbrules.run.job import Outcome, run_job
 
@@ -256,3 +256,42 @@ def test_one_line_per_job() -> None:
     assert miss.line == "nbrules: clean: cache miss a1b2c3d4e5f6 — code changed (executed in 3.2s)"
     single = Outcome("r", "xxh3-128:a1b2c3d4e5f6a7b8", hit=True, restored=1)
     assert single.line.endswith("(restored 1 product)")
+
+
+# ---------------------------------------------------------------- forcing, cache = False
+
+
+def test_a_forced_job_executes_and_republishes_although_cached(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = run_job(spec(), cwd, FakeRunner())
+    store = Store(cwd / ".nbrules" / "cache")
+    manifest_path = store.manifest_path(first.key)
+    before = manifest_path.read_text()
+    monkeypatch.setenv("NBRULES_FORCE", Force(tasks=frozenset({"square"})).to_env())
+    runner = FakeRunner()
+    forced = run_job(spec(), cwd, runner)
+    assert runner.calls == 1 and not forced.hit
+    assert forced.reason == "forced (--forceall, --forcerun or --force)"
+    assert forced.key == first.key
+    assert manifest_path.read_text() != before  # republished: the new executed notebook
+
+
+def test_forcing_another_notebook_still_restores_this_one(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_job(spec(), cwd, FakeRunner())
+    monkeypatch.setenv("NBRULES_FORCE", Force(tasks=frozenset({"other"})).to_env())
+    assert run_job(spec(), cwd, FakeRunner()).hit
+    monkeypatch.setenv("NBRULES_FORCE", Force(everything=True).to_env())
+    assert not run_job(spec(), cwd, FakeRunner()).hit
+
+
+def test_an_uncacheable_notebook_always_executes_and_publishes_nothing(cwd: Path) -> None:
+    uncached = spec(cacheable=False)
+    runner = FakeRunner()
+    first = run_job(uncached, cwd, runner)
+    second = run_job(uncached, cwd, runner)
+    assert runner.calls == 2 and not first.hit and not second.hit
+    assert second.reason == "cache = False: it executes whenever it is scheduled"
+    assert not list((cwd / ".nbrules/cache/manifests").iterdir())
