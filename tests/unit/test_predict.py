@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from conftest import copy_project, rules_of
 
 from nbrules.plan.jobspec import JobSpec
 from nbrules.plan.predict import predicted_hits
-from nbrules.plan.settings import CacheSettings, parse_settings
+from nbrules.plan.settings import CacheSettings, Force, parse_settings
 from nbrules.run.execute import RunResult
 from nbrules.run.job import run_job
 from nbrules.snakemake.rules import RuleSpec, mark_cache_hits
@@ -122,3 +123,21 @@ def test_hits_become_local_rules_outside_their_group(chain: Path) -> None:
     marked = mark_cache_hits(specs(chain, config), parse_settings(config, chain, chain), chain)
     assert [(r.task, r.group, r.local) for r in marked] == [
         ("make-numbers", None, True), ("square", None, True), ("total", "g", False)]
+
+
+def test_a_forced_notebook_and_its_downstream_are_never_predicted(chain: Path) -> None:
+    build(chain, specs(chain))
+    force = Force(tasks=frozenset({"square"}))
+    assert predicted_hits(jobs(specs(chain)), CACHE, chain, force=force) == {"make-numbers"}
+    everything = Force(everything=True)
+    assert predicted_hits(jobs(specs(chain)), CACHE, chain, force=everything) == frozenset()
+    marked = mark_cache_hits(specs(chain), parse_settings(CONFIG, chain, chain), chain, force)
+    assert [(r.task, r.local) for r in marked] == [
+        ("make-numbers", True), ("square", False), ("total", False)]
+
+
+def test_an_uncacheable_notebook_is_never_predicted(chain: Path) -> None:
+    build(chain, specs(chain))
+    uncached = [(replace(spec, cacheable=False) if spec.name == "square" else spec, code)
+                for spec, code in jobs(specs(chain))]
+    assert predicted_hits(uncached, CACHE, chain) == {"make-numbers"}
