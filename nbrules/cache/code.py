@@ -101,7 +101,7 @@ class DirectoryMemo:
 
     def put(self, key: str, summary: SourceSummary) -> None:
         with contextlib.suppress(OSError):
-            atomic_write_text(self._path(key), summary.to_json())
+            atomic_write_text(self._path(key), summary.to_json(), durable=False)
 
 
 def _memoized(

@@ -27,12 +27,15 @@ def temp_path(target: Path, folder: Path | None = None) -> Path:
 
 @contextlib.contextmanager
 def atomic_writer(
-    path: Path, mode: int = 0o644, *, tmp_dir: Path | None = None
+    path: Path, mode: int = 0o644, *, tmp_dir: Path | None = None, durable: bool = True
 ) -> Iterator[IO[bytes]]:
     """Yield a binary handle whose content replaces ``path`` only on success.
 
     ``tmp_dir`` must be on the same file system as ``path`` (``os.replace`` is a
-    rename); by default the temp file sits beside ``path``.
+    rename); by default the temp file sits beside ``path``. ``durable=False`` skips
+    the ``fsync`` for derived data that a reader validates and can recompute (memos,
+    job spec files): still all-or-nothing for readers, but a power loss may leave it
+    empty.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if tmp_dir is not None:
@@ -43,7 +46,8 @@ def atomic_writer(
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -52,13 +56,13 @@ def atomic_writer(
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
-    with atomic_writer(path, mode) as handle:
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+    with atomic_writer(path, mode, durable=durable) as handle:
         handle.write(data)
 
 
-def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), mode)
+def atomic_write_text(path: Path, text: str, mode: int = 0o644, *, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode, durable=durable)
 
 
 def normal(path: Path) -> Path:

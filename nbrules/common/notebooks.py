@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +50,80 @@ def _parse_jupytext(text: str, suffix: str) -> nbformat.NotebookNode:
 
     nb: nbformat.NotebookNode = jupytext.reads(text, fmt=suffix.lstrip("."))
     return nb
+
+
+def parameters_source(path: Path, text: str) -> tuple[str, int] | None:
+    """(source, file line of its line 1) of the ``parameters`` cell; ``None`` if none.
+
+    A plain percent script — the common case, 1,000 of them at every Snakefile parse
+    of a large pipeline — is split by :func:`_fast_parameters` with a few regular
+    expressions (about 30 times faster than a jupytext parse); anything else (a YAML header,
+    the light format, magics in the cell) goes through jupytext.
+    """
+    found = _fast_parameters(text)
+    if found is not _FALLBACK:
+        return found  # type: ignore[return-value]
+    nb = read_notebook(path, text)
+    index = parameters_cell_index(nb)
+    if index is None:
+        return None
+    return nb.cells[index].source, cell_lines(text, nb.cells[: index + 1])[index]
+
+
+_FALLBACK = object()
+_MARKER = re.compile(r"^#\s*%%(?!%)(?P<rest>.*)$")
+_TAGS = re.compile(r"\btags=(\[[^\]]*\])")
+_NOT_CODE = re.compile(r"^\s*\[(?:markdown|md|raw)\]")
+_MAGIC = re.compile(r"^\s*#\s*[%!]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cell:
+    code: bool
+    tags: tuple[str, ...]
+    source: str
+    line: int
+    magic: bool
+
+
+def _fast_cells(text: str) -> list[_Cell] | None:
+    """The cells of a plain, header-less percent script; ``None``: ask jupytext.
+
+    Sources end at their last non-blank line: jupytext keeps some trailing blank
+    lines, which no reader of the code (``ast``, the parameters) can tell apart.
+    """
+    if text.startswith("# ---") or "\r" in text:
+        return None
+    lines = text.split("\n")
+    markers = [(i, m) for i, line in enumerate(lines) if (m := _MARKER.match(line))]
+    if not markers or any(line.strip() for line in lines[: markers[0][0]]):
+        return None
+    cells = []
+    for position, (index, match) in enumerate(markers):
+        rest = match.group("rest")
+        found = _TAGS.search(rest)
+        try:
+            tags = tuple(json.loads(found.group(1))) if found else ()
+        except ValueError:
+            return None
+        end = markers[position + 1][0] if position + 1 < len(markers) else len(lines)
+        body = lines[index + 1 : end]
+        while body and not body[-1].strip():
+            body.pop()
+        magic = any(_MAGIC.match(line) for line in body)
+        cells.append(_Cell(not _NOT_CODE.match(rest), tags, "\n".join(body), index + 2, magic))
+    return cells
+
+
+def _fast_parameters(text: str) -> object:
+    """The parameters cell of a plain percent script, ``None``, or ``_FALLBACK``."""
+    cells = _fast_cells(text)
+    if cells is None:
+        return _FALLBACK
+    for cell in cells:
+        if cell.code and PARAMETERS_TAG in cell.tags:
+            return _FALLBACK if cell.magic else (cell.source, cell.line)
+    return None
 
 
 def is_injected(cell: Any) -> bool:
@@ -100,6 +176,9 @@ def code_cells(path: Path) -> list[tuple[str, int]]:
     skipped: it is replaced at execution time, never kept.
     """
     text = path.read_text(encoding="utf-8")
+    fast = _fast_cells(text)
+    if fast is not None and not any(cell.magic for cell in fast if cell.code):
+        return [(c.source, c.line) for c in fast if c.code and INJECTED_TAG not in c.tags]
     cells = read_notebook(path, text).cells
     return [
         (cell.source, line)

@@ -21,13 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ..common.errors import DeclarationError
-from ..common.notebooks import (
-    PARAMETERS_TAG,
-    cell_lines,
-    parameters_cell_index,
-    parse_python,
-    read_notebook,
-)
+from ..common.notebooks import parse_python
+from .memo import DiscoveryMemo, scan_file
 
 NB_KEY = "nb"
 RESERVED = ("upstream", "product", "resources", "cache")
@@ -124,30 +119,21 @@ def read_parameters_cell(path: Path, shown: Path | None = None) -> ParametersCel
 
     ``shown`` is how messages name the file (default: ``path``).
     """
-    shown = shown or path
-    data = path.read_bytes()
-    if PARAMETERS_TAG.encode() not in data:
-        return None  # e.g. a helper module, whatever its encoding
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DeclarationError(
-            f"not UTF-8 text (byte {exc.start})",
-            path=shown,
-            hint="save notebooks as UTF-8",
-        ) from None
-    nb = read_notebook(shown, text)
-    index = parameters_cell_index(nb)
-    if index is None:
+    found = scan_file(path).cell
+    if found is None:
         return None
-    line = cell_lines(text, nb.cells[: index + 1])[index]
-    return parse_parameters(nb.cells[index].source, shown, line)
+    return parse_parameters(found[0], shown or path, found[1])
 
 
-def read_declaration(path: Path, name: str | None = None) -> Task | None:
+def read_declaration(
+    path: Path, name: str | None = None, memo: DiscoveryMemo | None = None
+) -> Task | None:
     """The task a notebook declares, or ``None`` if the file is not a notebook task."""
-    cell = read_parameters_cell(path)
-    if cell is None or ("product" not in cell.lines and "upstream" not in cell.lines):
+    found = memo.scan(path).cell if memo is not None else scan_file(path).cell
+    if found is None:
+        return None
+    cell = parse_parameters(found[0], path, found[1])
+    if "product" not in cell.lines and "upstream" not in cell.lines:
         return None
     return task_from_cell(path, name or path.stem, cell)
 
@@ -251,7 +237,7 @@ def _products(value: Any, cell: ParametersCell, path: Path) -> tuple[dict[str, s
     )
 
 
-def discover(folder: Path) -> list[Task]:
+def discover(folder: Path, memo: DiscoveryMemo | None = None) -> list[Task]:
     """Every notebook task declared by the ``.py`` files of ``folder`` (not recursive)."""
     if not folder.is_dir():
         raise DeclarationError(
@@ -261,5 +247,5 @@ def discover(folder: Path) -> list[Task]:
         )
     # Hidden files include editor locks such as emacs' dangling ``.#clean.py`` symlinks.
     sources = [p for p in sorted(folder.glob("*.py")) if p.is_file() and not p.name.startswith(".")]
-    tasks = (read_declaration(path) for path in sources)
+    tasks = (read_declaration(path, memo=memo) for path in sources)
     return [task for task in tasks if task is not None]

@@ -34,6 +34,7 @@ from ..plan import graph
 from ..plan.declarations import Task, discover
 from ..plan.interpreter import kernel_interpreter
 from ..plan.jobspec import JobSpec, job_spec, notebook_reads, spec_file
+from ..plan.memo import MEMO_FILE, DiscoveryMemo
 from ..plan.predict import predicted_hits
 from ..plan.resources import rule_resources
 from ..plan.settings import Force, Settings, check_names, parse_settings
@@ -58,12 +59,15 @@ class RuleSpec:
 
 
 def load(
-    s: Settings, tasks: Sequence[Task] | None = None, files: Sequence[Path] = ()
+    s: Settings,
+    tasks: Sequence[Task] | None = None,
+    files: Sequence[Path] = (),
+    memo: DiscoveryMemo | None = None,
 ) -> graph.Pipeline:
     """Discover (or take) tasks and validate them into a pipeline."""
     found = list(tasks) if tasks is not None else None
     if found is None:
-        found = discover(Path(s.notebooks))
+        found = discover(Path(s.notebooks), memo)
         graph.check_not_shadowing(found)
     pipeline = graph.build(found)
     check_names(s, list(pipeline.tasks.values()), files)
@@ -88,7 +92,10 @@ def rules_from_config(
     """
     cwd = cwd or Path.cwd()
     s = parse_settings(config, Path(basedir), cwd, files)
-    return s, rule_specs(s, load(s, tasks, files), cwd, warn, write_specs)
+    memo = DiscoveryMemo(cwd / MEMO_FILE)
+    specs = rule_specs(s, load(s, tasks, files, memo), cwd, warn, write_specs, memo)
+    memo.save()
+    return s, specs
 
 
 def rule_specs(
@@ -97,6 +104,7 @@ def rule_specs(
     cwd: Path,
     warn: Callable[[str], None] | None = None,
     write_specs: bool = True,
+    discovered: DiscoveryMemo | None = None,
 ) -> list[RuleSpec]:
     """One :class:`RuleSpec` per notebook, in topological order."""
     warn = warn or _warn
@@ -106,7 +114,8 @@ def rule_specs(
     python = kernel_interpreter(s.kernel).python
     specs = []
     for task in pipeline:
-        spec = job_spec(task, pipeline.tasks, s, notebook_reads(task, pipeline.tasks))
+        reads = notebook_reads(task, pipeline.tasks, discovered)
+        spec = job_spec(task, pipeline.tasks, s, reads)
         code = code_summary(Path(spec.source), search, python, memo).digest
         own = s.task(task.name)
         needs = rule_resources(task, own.resources)
