@@ -81,6 +81,8 @@ def upstream_references(path: Path, text: str) -> tuple[tuple[str, ...], tuple[s
     cell by cell.
     """
     try:
+        if path.suffix != ".py":
+            raise SyntaxError("not a script")  # e.g. an .ipynb: JSON parses as Python
         trees = [ast.parse(text)]
     except SyntaxError:
         trees = []
