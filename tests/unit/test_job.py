@@ -174,19 +174,21 @@ def test_damaged_entry_runs_again_and_is_republished(cwd: Path) -> None:
     assert run_job(spec(), cwd, FakeRunner()).hit
 
 
-def test_verify_option_catches_a_corrupt_object(cwd: Path) -> None:
+def test_corrupt_object_of_the_right_size_runs_again_by_default(cwd: Path) -> None:
     checked = spec()
-    verify = CacheSettings(verify=True)
-    first = run_job(checked, cwd, FakeRunner(), cache=verify)
+    first = run_job(checked, cwd, FakeRunner())
     store = Store(cwd / ".nbrules" / "cache")
     manifest = store.lookup(first.key)
     assert manifest is not None
     obj = store.object_path(manifest.products["data"].object)
     obj.chmod(0o644)
     obj.write_text(obj.read_text().upper())  # same size, other bytes
-    again = run_job(checked, cwd, FakeRunner(), cache=verify)
-    assert not again.hit and "is corrupt" in again.reason
+    runner = FakeRunner()
+    again = run_job(checked, cwd, runner)
+    assert not again.hit and runner.calls == 1
+    assert again.reason.startswith("cache entry damaged: object") and "is corrupt" in again.reason
     assert b"POWER" not in products(cwd, checked)["data"]
+    assert run_job(checked, cwd, FakeRunner()).hit  # republished, good bytes
 
 
 def test_publish_failure_is_noted_not_fatal(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,8 +197,12 @@ def test_publish_failure_is_noted_not_fatal(cwd: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(Store, "publish", full)
     outcome = run_job(spec(), cwd, FakeRunner())
-    assert outcome.note.startswith("not cached: [Errno 28]")
+    assert outcome.note == "not cached: No space left on device"
     assert "; not cached" in outcome.line
+    assert outcome.warnings[0].startswith("warning: the cache store ")
+    assert "(No space left on device)" in outcome.warnings[0]
+    other = run_job(spec(params={"power": 3}), cwd, FakeRunner())
+    assert other.note == outcome.note and other.warnings == ()  # once per build
 
 
 def test_code_edited_while_running_is_not_cached(cwd: Path) -> None:

@@ -197,7 +197,8 @@ def test_truncated_object_is_detected_without_verify(store: Store, tmp_path: Pat
     assert caught.value.bad_object == obj
 
 
-def test_corrupt_object_is_detected_with_verify(store: Store, tmp_path: Path) -> None:
+def test_corrupt_object_of_the_right_size_is_never_restored(store: Store,
+                                                             tmp_path: Path) -> None:
     manifest = publish(store, KEY, tmp_path / "a", data=b"value", other=b"fine")
     obj = store.object_path(manifest.products["data"].object)
     obj.chmod(0o644)
@@ -205,20 +206,23 @@ def test_corrupt_object_is_detected_with_verify(store: Store, tmp_path: Path) ->
     target = tmp_path / "t"
     target.write_bytes(b"previous")
     targets = {"data": target, "other": tmp_path / "o"}
-    with pytest.raises(DamagedEntry, match="corrupt"):
-        store.restore(manifest, targets, verify=True)
+    with pytest.raises(DamagedEntry, match="corrupt") as caught:
+        store.restore(manifest, targets)  # verification is always on
+    assert caught.value.bad_object == obj
     assert target.read_bytes() == b"previous"  # nothing replaced, nothing left behind
     assert not (tmp_path / "o").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "store", "t"]
 
 
-def test_unreadable_manifest_is_a_miss_and_dropped(store: Store, tmp_path: Path) -> None:
+def test_garbled_manifest_is_a_damaged_entry_not_a_miss(store: Store, tmp_path: Path) -> None:
     publish(store, KEY, tmp_path / "a", data=b"value")
     path = store.manifest_path(KEY)
     path.chmod(0o644)
     path.write_text("{torn")
-    assert store.lookup(KEY) is None
-    assert not path.exists()
+    with pytest.raises(DamagedEntry, match="garbled"):
+        store.lookup(KEY)
+    store.drop(KEY)
+    assert not path.exists() and store.lookup(KEY) is None
 
 
 # ---------------------------------------------------------------- crashes
@@ -236,12 +240,12 @@ def _die_before_manifest(root: str, folder: str) -> None:
 
 
 def _die_mid_object(root: str, folder: str) -> None:
-    def half_copy(src: Any, dst: Any, *, want_digest: bool) -> None:
+    def half_copy(src: Any, dst: Any) -> None:
         dst.write(src.read(3))
         dst.flush()
         os.kill(os.getpid(), signal.SIGKILL)
 
-    cache._copy = half_copy
+    setattr(cache, "copy_hashed", half_copy)  # noqa: B010 - patched in a forked child
     publish(Store(Path(root)), KEY, Path(folder), data=b"value")
 
 
@@ -360,7 +364,7 @@ def test_gc_spares_young_orphans_and_sweeps_old_temp_files(store: Store) -> None
     orphan.write_bytes(b"orphan")
     temp = store.tmp / "123-leftover"
     temp.write_bytes(b"partial")
-    torn = store.root / "last" / ".abc.json.x1y2.tmp"
+    torn = store.root / "last" / ".abc.json.x1y2.nbrules-tmp"
     torn.write_bytes(b"{")
     assert cache_admin.gc(store).objects == 0 and orphan.exists() and temp.exists()
     assert cache_admin.gc(store, grace=0.0).objects == 1
