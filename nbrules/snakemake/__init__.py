@@ -27,6 +27,7 @@ from ..cache.store import ENV_BUILD, new_build_id
 from ..common.errors import NbrulesError
 from ..plan.declarations import Task
 from ..plan.settings import ENV_RUNTIME
+from . import recovery
 from .rules import RuleSpec, all_products, mark_cache_hits, rules_from_config
 
 #: The packaged rules file, for ``include:`` in a Snakefile.
@@ -67,6 +68,8 @@ def rules_for(workflow: Any, config: Mapping[str, Any]) -> list[RuleSpec]:
 
     source = _SOURCES.pop(id(workflow), None) or _Source(None, None)
     cwd = Path.cwd()
+    if not getattr(workflow, "remote_exec", False):
+        _recover(cwd)
     # One id per build for `nbrules cache stats`; jobs inherit it through the
     # environment. Never in rule params: those must be deterministic.
     os.environ.setdefault(ENV_BUILD, new_build_id())
@@ -83,6 +86,15 @@ def rules_for(workflow: Any, config: Mapping[str, Any]) -> list[RuleSpec]:
     if not getattr(workflow, "remote_exec", False):
         specs = mark_cache_hits(specs, s, cwd)
     return specs
+
+
+def _recover(cwd: Path) -> None:
+    """Before Snakemake takes its lock: remove one a killed Snakemake left, if safe."""
+    from snakemake.logging import logger
+
+    message = recovery.recover(cwd)
+    if message is not None:
+        logger.warning(message)
 
 
 def config_files(workflow: Any) -> list[Path]:
