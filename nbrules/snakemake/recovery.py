@@ -51,7 +51,7 @@ def recover(cwd: Path) -> str | None:
 
 
 def _unlock_if_stale(cwd: Path) -> str | None:
-    locks = [p for p in (cwd / LOCKS).glob("*.lock")]
+    locks = list((cwd / LOCKS).glob("*.lock"))
     records = _records(cwd)
     if not locks:
         _forget_dead(records)
@@ -69,10 +69,14 @@ def _unlock_if_stale(cwd: Path) -> str | None:
 
 
 def _records(cwd: Path) -> list[tuple[Holder, Path]]:
+    """Recorded Snakemake processes, but this one (it holds no lock while it parses)."""
     found = []
+    me = (socket.gethostname(), os.getpid())
     for path in sorted((cwd / RECORDS).glob("*.json")):
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            found.append((Holder.from_json(path.read_text(encoding="utf-8")), path))
+            holder = Holder.from_json(path.read_text(encoding="utf-8"))
+            if (holder.host, holder.pid) != me:
+                found.append((holder, path))
     return found
 
 

@@ -19,6 +19,7 @@ from nbrules.cache.digests import digest_bytes, short
 from nbrules.cache.key import FORMAT, KeyParts, miss_reason
 from nbrules.cache.store import Manifest, Store, store_root
 from nbrules.common.errors import CacheError, DamagedEntry
+from nbrules.common.files import is_temp, remove_temps_of
 
 PARTS = KeyParts(
     code="xxh3-128:" + "c" * 32,
@@ -389,3 +390,38 @@ def test_manifest_json_round_trips(store: Store, tmp_path: Path) -> None:
     text = store.manifest_path(KEY).read_text()
     assert Manifest.from_json(text) == manifest
     assert json.loads(text)["format"] == FORMAT
+
+
+# ---------------------------------------------------------------- a kill during a restore
+
+
+def _die_mid_restore(root: str, folder: str) -> None:
+    os.environ["NBRULES_FAULT"] = "restore:task"
+    store = Store(Path(root))
+    manifest = store.lookup(KEY)
+    assert manifest is not None
+    store.restore(manifest, {"data": Path(folder) / "data.bin", "nb": Path(folder) / "nb.bin"})
+
+
+def test_kill_during_restore_leaves_only_temps_that_the_next_writer_and_gc_remove(
+    store: Store, tmp_path: Path
+) -> None:
+    publish(store, KEY, tmp_path / "a", data=b"value", nb=b"notebook")
+    results = tmp_path / "results"
+    results.mkdir()
+    process = multiprocessing.get_context("fork").Process(
+        target=_die_mid_restore, args=(str(store.root), str(results)))
+    process.start()
+    process.join()
+    assert process.exitcode == -signal.SIGKILL
+    left = sorted(p.name for p in results.iterdir())
+    assert len(left) == 2 and all(is_temp(name) for name in left)  # no half-written target
+    assert remove_temps_of(results / "data.bin") and len(list(results.iterdir())) == 1
+
+    store.remember_root(results)
+    assert cache_admin.gc(store).temps == 0  # younger than the grace period: spared
+    hour_ago = time.time() - 2 * 3600
+    for path in results.iterdir():
+        os.utime(path, (hour_ago, hour_ago))
+    assert cache_admin.gc(store).temps == 1
+    assert not list(results.iterdir())
