@@ -73,3 +73,12 @@ def test_without_a_lock_dead_records_are_forgotten(tmp_path: Path) -> None:
     record.write_text(dead().to_json())
     assert recovery.recover(tmp_path) is None
     assert not record.exists()
+
+
+def test_the_shipped_profiles_rebuild_the_jobs_a_killed_run_left_incomplete() -> None:
+    import yaml
+
+    profiles = Path(__file__).resolve().parents[2] / "profiles"
+    for name in ("sample", "dev", "production"):
+        settings = yaml.safe_load((profiles / name / "config.yaml").read_text())
+        assert settings["rerun-incomplete"] is True, name
