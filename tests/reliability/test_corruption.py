@@ -29,8 +29,8 @@ def manifest_of(project: Path, task: str) -> Path:
 
 def object_of(project: Path, task: str, product: str = "data") -> Path:
     entry = json.loads(manifest_of(project, task).read_text())["products"][product]
-    digest = (entry["files"][0] if "files" in entry else entry)["object"].split(":")[1]
-    path = project / STORE / "objects" / digest[:2] / digest
+    digest = str((entry["files"][0] if "files" in entry else entry)["object"]).split(":")[1]
+    path: Path = project / STORE / "objects" / digest[:2] / digest
     path.chmod(0o644)
     return path
 
