@@ -87,7 +87,7 @@ class Holder:
 
     def describe(self) -> str:
         when = time.strftime("%H:%M:%S", time.localtime(self.since))
-        return f"pid {self.pid} on {self.host} (since {when})"
+        return f"pid {self.pid} on {self.host}, since {when}"
 
 
 def boot_id() -> str:
