@@ -287,19 +287,29 @@ def gc(
         for digest, path in objects(store)
         if digest not in live and (digest in was_live or now - _mtime(path) > grace)
     ]
-    temps = 0
-    if not dry_run:
-        for item in victims:
-            item.path.unlink(missing_ok=True)
-        for _, path in garbage:
-            with contextlib.suppress(OSError):
-                remove_path(path)
-        temps = _sweep_temp(store, now, grace)
-        if older_than_days is not None:
-            _sweep_old(store, now - older_than_days * 86400)
+    temps = 0 if dry_run else _remove(store, victims, garbage, now, grace, older_than_days)
     freed = sum(max(sizes.get(digest, 0), 0) for digest, _ in garbage)
     kept_bytes = sum(max(sizes.get(d, 0), 0) for d in live)
     return GcReport(len(victims), len(garbage), freed, len(keep), kept_bytes, dry_run, temps)
+
+
+def _remove(
+    store: Store,
+    victims: list[Listed],
+    garbage: list[tuple[str, Path]],
+    now: float,
+    grace: float,
+    older_than_days: float | None,
+) -> int:
+    """Remove evicted entries, garbage objects and leftovers; how many leftovers went."""
+    for item in victims:
+        item.path.unlink(missing_ok=True)
+    for _, path in garbage:
+        with contextlib.suppress(OSError):
+            remove_path(path)
+    if older_than_days is not None:
+        _sweep_old(store, now - older_than_days * 86400)
+    return _sweep_temp(store, now, grace)
 
 
 def _fit(keep: list[Listed], sizes: dict[str, int], max_size: int) -> list[Listed]:

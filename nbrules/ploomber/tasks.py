@@ -234,9 +234,8 @@ def _product_path(
 ) -> str:
     """A product path relative to the project folder; a folder product ends in ``/``.
 
-    A folder is a path ending in ``/``, or — for any key but ``nb`` — a path without
-    a suffix (Ploomber's ``product: {raw: products/raw}`` where the task writes a
-    folder): the notebook then must write a folder there.
+    A folder: a path ending in ``/`` or, for any key but ``nb``, one without a suffix
+    (Ploomber's ``product: {raw: products/raw}`` where the task writes a folder).
     """
     if not isinstance(value, str) or not value.strip("/\\"):
         raise ConfigError(f"a product path must be a string, got {value!r}", path=where, line=line)

@@ -195,7 +195,9 @@ def test_corrupt_object_of_the_right_size_runs_again_by_default(cwd: Path) -> No
     assert run_job(checked, cwd, FakeRunner()).hit  # republished, good bytes
 
 
-def test_publish_failure_is_noted_not_fatal(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_store_is_noted_per_job_and_warned_once_per_build(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
@@ -293,7 +295,7 @@ def _job_in(args: tuple[str, str, str]) -> tuple[bool, bytes]:
     return outcome.hit, (cwd / spec().products["data"]).read_bytes()
 
 
-def test_concurrent_jobs_of_one_key_in_two_checkouts_execute_it_once(cwd: Path,
+def test_concurrent_jobs_of_one_key_in_three_checkouts_execute_it_once(cwd: Path,
                                                                      tmp_path: Path) -> None:
     checkouts = []
     for name in ("one", "two", "three"):
