@@ -80,10 +80,16 @@ class Store:
 
     @classmethod
     def open(cls, root: Path) -> Store:
-        store = cls(root)
+        """The store at ``root``, created if need be; ``OSError`` if there is none.
+
+        A read-only store (perhaps made by an older nbrules, without every folder)
+        still opens: it serves hits, and what cannot be written is skipped.
+        """
+        root.mkdir(parents=True, exist_ok=True)
         for folder in FOLDERS:
-            (root / folder).mkdir(parents=True, exist_ok=True)
-        return store
+            with contextlib.suppress(OSError):
+                (root / folder).mkdir(exist_ok=True)
+        return cls(root)
 
     @property
     def tmp(self) -> Path:

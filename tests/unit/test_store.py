@@ -425,3 +425,23 @@ def test_kill_during_restore_leaves_only_temps_that_the_next_writer_and_gc_remov
         os.utime(path, (hour_ago, hour_ago))
     assert cache_admin.gc(store).temps == 1
     assert not list(results.iterdir())
+
+
+def test_a_store_without_its_newer_folders_still_opens_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "old-store"
+    (root / "objects").mkdir(parents=True)
+    (root / "manifests").mkdir()
+    real_mkdir = Path.mkdir
+
+    def read_only(self: Path, *args: Any, **kwargs: Any) -> None:
+        if self.exists():
+            return real_mkdir(self, *args, **kwargs)
+        raise OSError(30, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    store = Store.open(root)
+    assert store.lookup(KEY) is None and not (root / "leases").exists()
+    with pytest.raises(OSError):
+        Store.open(tmp_path / "missing")
