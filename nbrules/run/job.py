@@ -49,6 +49,8 @@ Runner = Callable[[JobSpec, Path], RunResult]
 Tell = Callable[[str], None]
 #: errno values meaning "this store cannot be written", warned about once per build.
 _UNWRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})
+#: A shorter wait for another build (it published just before we looked) goes unmentioned.
+_NOTICEABLE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +144,8 @@ class _Job:
         if lease is None and problem is None:  # another build published the entry
             found = self.restore(key)
             if isinstance(found, Outcome):
-                return replace(found, waited=time.monotonic() - start)
+                waited = time.monotonic() - start
+                return replace(found, waited=waited if waited >= _NOTICEABLE else 0.0)
             reason = found or reason
         try:
             if lease is not None:
