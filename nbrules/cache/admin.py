@@ -6,25 +6,34 @@
   that references a bad or missing object, and unreadable manifests;
 - :func:`gc`: drop entries unused for N days and/or least recently used entries
   until the objects still referenced fit a size limit; then objects no entry
-  references and stale temp files. Objects and temp files younger than
-  :data:`GRACE_SECONDS` are spared: a concurrent publish may be about to use them.
+  references, stale temp files (in the store, and ``.*.nbrules-tmp`` files a
+  killed restore left in the output folders the store served), and leases whose
+  holder stopped its heartbeat. Objects, temp files and leases younger than
+  :data:`GRACE_SECONDS` are spared: a concurrent build may be about to use them.
+
+Nothing here follows a symbolic link inside the store: a link planted in place
+of an object or a manifest is reported and removed, never read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from ..common.errors import CacheError
-from .digests import ALGORITHM, digest_file, short
+from ..common.errors import CacheError, DamagedEntry
+from ..common.files import TMP_SUFFIX, is_temp, remove_path
+from .digests import ALGORITHM, digest_stream, short
 from .statcache import StatCache
 from .store import Manifest, Store
+from .transfer import open_inside
 
 GRACE_SECONDS = 3600.0
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -60,30 +69,41 @@ class Listed:
 
 
 def manifests(store: Store) -> Iterator[Listed]:
-    for path in sorted((store.root / "manifests").glob("*.json")):
+    """Every manifest; ``manifest`` is ``None`` for a damaged one (garbled, a link, …)."""
+    for path in _entries(store.root / "manifests"):
         try:
-            used = path.stat().st_mtime
+            used = os.lstat(path).st_mtime
         except FileNotFoundError:
             continue
         try:
-            manifest: Manifest | None = Manifest.from_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, KeyError, TypeError):
+            manifest = store.lookup(f"{ALGORITHM}:{path.stem}")
+        except (DamagedEntry, ValueError, OSError):
             manifest = None
         yield Listed(path, used, manifest)
 
 
+def _entries(folder: Path) -> list[Path]:
+    """The files of a store folder, not following it if it was replaced by a link."""
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if not is_temp(path.name))
+
+
 def objects(store: Store) -> Iterator[tuple[str, Path]]:
-    """(tagged digest, path) of every object file."""
-    for path in sorted((store.root / "objects").glob("??/*")):
-        if re.fullmatch(r"[0-9a-f]{32}", path.name) and path.parent.name == path.name[:2]:
-            yield f"{ALGORITHM}:{path.name}", path
+    """(tagged digest, path) of every object file (or whatever sits in its place)."""
+    for folder in _entries(store.root / "objects"):
+        for path in _entries(folder):
+            if re.fullmatch(r"[0-9a-f]{32}", path.name) and folder.name == path.name[:2]:
+                yield f"{ALGORITHM}:{path.name}", path
 
 
 def _size(path: Path) -> int:
+    """A regular file's size; -1 for anything else (a link, a folder, nothing)."""
     try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+        st = os.lstat(path)
+    except OSError:
+        return -1
+    return st.st_size if stat.S_ISREG(st.st_mode) else -1
 
 
 # ---------------------------------------------------------------- stats
@@ -109,8 +129,8 @@ class Stats:
 
 def stats(store: Store, build: str | None = None) -> Stats:
     """Store totals and the events of ``build`` (default: the most recent build)."""
-    entries = sum(1 for _ in (store.root / "manifests").glob("*.json"))
-    found = [_size(path) for _, path in objects(store)]
+    entries = len(_entries(store.root / "manifests"))
+    found = [max(_size(path), 0) for _, path in objects(store)]
     build = build or last_build(store)
     events = list(build_events(store, build)) if build else []
     count = {r: sum(1 for e in events if e.get("result") == r) for r in ("hit", "miss", "error")}
@@ -139,7 +159,7 @@ def last_build(store: Store) -> str | None:
 
 def _mtime(path: Path) -> float:
     try:
-        return path.stat().st_mtime
+        return os.lstat(path).st_mtime
     except FileNotFoundError:
         return 0.0
 
@@ -174,34 +194,54 @@ def verify(store: Store) -> VerifyReport:
     problems: list[str] = []
     bad: set[str] = set()
     checked = 0
+    for folder in ("objects", "manifests"):
+        if (store.root / folder).is_symlink():
+            problems.append(f"{folder}/ is a symbolic link: removed")
+            remove_path(store.root / folder)
+            (store.root / folder).mkdir()
     for digest, path in objects(store):
         checked += 1
-        try:
-            actual = digest_file(path)
-        except OSError as exc:
-            actual = f"unreadable ({exc.strerror})"
-        if actual != digest:
-            problems.append(f"object {short(digest)}: content digest is {short(actual)}")
+        problem = _object_problem(store, digest)
+        if problem:
+            problems.append(f"object {short(digest)}: {problem}")
             bad.add(digest)
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                remove_path(path)
     dropped = 0
     for listed in manifests(store):
         reason = _entry_problem(store, listed, bad)
         if reason:
             problems.append(f"entry {listed.path.stem[:12]}: {reason}")
-            listed.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                listed.path.unlink()
             dropped += 1
     return VerifyReport(checked, problems, len(bad), dropped)
 
 
+def _object_problem(store: Store, digest: str) -> str:
+    """Why an object is bad ('' if it is good): read without following links."""
+    name = digest.split(":", 1)[1]
+    try:
+        fd = open_inside(store.root, PurePosixPath("objects", name[:2], name))
+    except OSError as exc:
+        return f"unreadable or a symbolic link ({exc.strerror})"
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "not a regular file"
+        os.set_blocking(fd, True)
+        actual = digest_stream(handle)
+    return "" if actual == digest else f"content digest is {short(actual)}"
+
+
 def _entry_problem(store: Store, listed: Listed, bad: set[str]) -> str:
     if listed.manifest is None:
-        return "unreadable manifest"
+        return "unreadable manifest (garbled, a link, or another key's)"
     for entry in listed.manifest.entries():
-        if entry.object in bad:
-            return f"references corrupt object {short(entry.object)} ({entry.path})"
-        if _size(store.object_path(entry.object)) != entry.size:
-            return f"object {short(entry.object)} missing or of the wrong size ({entry.path})"
+        for digest, size in entry.objects():
+            if digest in bad:
+                return f"references corrupt object {short(digest)} ({entry.path})"
+            if _size(store.object_path(digest)) != size:
+                return f"object {short(digest)} missing or of the wrong size ({entry.path})"
     return ""
 
 
@@ -216,6 +256,7 @@ class GcReport:
     kept_entries: int
     kept_bytes: int
     dry_run: bool
+    temps: int = 0
 
 
 def gc(
@@ -239,26 +280,37 @@ def gc(
         keep = _fit(keep, sizes, max_size)
     kept = {id(m) for m in keep}
     victims = [m for m in listed if id(m) not in kept]
-    live = {e.object for m in keep if m.manifest for e in m.manifest.entries()}
+    live = {digest for m in keep for digest in _objects_of(m)}
     live |= last_sources(store)  # the code `nbrules status` diffs against
-    was_live = {e.object for m in victims if m.manifest for e in m.manifest.entries()}
+    was_live = {digest for m in victims for digest in _objects_of(m)}
     garbage = [
         (digest, path)
         for digest, path in objects(store)
         if digest not in live and (digest in was_live or now - _mtime(path) > grace)
     ]
-    if not dry_run:
-        for item in victims:
-            item.path.unlink(missing_ok=True)
-        for _, path in garbage:
-            path.unlink(missing_ok=True)
-        _sweep_temp(store, now, grace)
-        if older_than_days is not None:
-            _sweep_old(store, now - older_than_days * 86400)
-    freed = sum(sizes.get(digest, 0) for digest, _ in garbage)
-    return GcReport(
-        len(victims), len(garbage), freed, len(keep), sum(sizes.get(d, 0) for d in live), dry_run
-    )
+    temps = 0 if dry_run else _remove(store, victims, garbage, now, grace, older_than_days)
+    freed = sum(max(sizes.get(digest, 0), 0) for digest, _ in garbage)
+    kept_bytes = sum(max(sizes.get(d, 0), 0) for d in live)
+    return GcReport(len(victims), len(garbage), freed, len(keep), kept_bytes, dry_run, temps)
+
+
+def _remove(
+    store: Store,
+    victims: list[Listed],
+    garbage: list[tuple[str, Path]],
+    now: float,
+    grace: float,
+    older_than_days: float | None,
+) -> int:
+    """Remove evicted entries, garbage objects and leftovers; how many leftovers went."""
+    for item in victims:
+        item.path.unlink(missing_ok=True)
+    for _, path in garbage:
+        with contextlib.suppress(OSError):
+            remove_path(path)
+    if older_than_days is not None:
+        _sweep_old(store, now - older_than_days * 86400)
+    return _sweep_temp(store, now, grace)
 
 
 def last_sources(store: Store) -> set[str]:
@@ -290,19 +342,49 @@ def _fit(keep: list[Listed], sizes: dict[str, int], max_size: int) -> list[Liste
 
 
 def _objects_of(item: Listed) -> set[str]:
-    return {e.object for e in item.manifest.entries()} if item.manifest else set()
+    return {digest for digest, _ in item.manifest.objects()} if item.manifest else set()
 
 
-def _sweep_temp(store: Store, now: float, grace: float) -> None:
-    """Temp files of publishes (and atomic writes) that a crash left behind."""
+def _sweep_temp(store: Store, now: float, grace: float) -> int:
+    """Remove what crashes left, once older than ``grace``; how many paths went.
+
+    Temp files of publishes and atomic writes in the store, leases whose holder
+    stopped its heartbeat, and ``.*.nbrules-tmp`` files and staged folders a killed
+    restore left in the output folders the store served on this host.
+    """
     leftovers = [
         *store.tmp.glob("*"),
-        *(store.root / "last").glob(".*.tmp"),
-        *(store.root / "normalized").glob("??/.*.tmp"),
+        *(store.root / "leases").glob("*"),
+        *(store.root / "last").glob(f".*{TMP_SUFFIX}"),
+        *(store.root / "normalized").glob(f"??/.*{TMP_SUFFIX}"),
     ]
+    for root in store.roots():
+        leftovers += output_temps(root, store.root)
+    removed = 0
     for path in leftovers:
         if now - _mtime(path) > grace:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                remove_path(path)
+                removed += 1
+    return removed
+
+
+def output_temps(root: Path, skip: Path) -> list[Path]:
+    """``.*.nbrules-tmp`` files and folders under an output folder (not inside ``skip``)."""
+    found: list[Path] = []
+    skipped = {os.path.realpath(skip)}
+    for top, dirs, files in os.walk(root, onerror=lambda error: None):
+        here = Path(top)
+        found += [here / name for name in files if is_temp(name)]
+        found += [here / name for name in dirs if is_temp(name)]
+        dirs[:] = [
+            name
+            for name in dirs
+            if not is_temp(name)
+            and name not in (".git", ".snakemake")
+            and os.path.realpath(here / name) not in skipped
+        ]
+    return found
 
 
 def _sweep_old(store: Store, horizon: float) -> None:
@@ -313,6 +395,5 @@ def _sweep_old(store: Store, horizon: float) -> None:
     for path in (store.root / "normalized").glob("??/*.json"):
         if _mtime(path) < horizon:
             path.unlink(missing_ok=True)
-    for path in (store.root / "stat").glob("*.sqlite"):
-        with StatCache(path) as stats:
-            stats.forget_before(horizon)
+    with StatCache(store.stat_cache_path()) as stats:
+        stats.forget_before(horizon)

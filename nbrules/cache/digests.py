@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
 import xxhash
+
+from ..common.text import canonical_json
 
 ALGORITHM = "xxh3-128"
 CHUNK = 1 << 20
@@ -48,6 +50,17 @@ def digest_stream(handle: Readable, sink: Callable[[memoryview], object] | None 
         if sink is not None:
             sink(view[:count])
     return f"{ALGORITHM}:{hasher.hexdigest()}"
+
+
+def tree_digest(files: Iterable[tuple[str, str]], dirs: Iterable[str] = ()) -> str:
+    """The digest of a folder: its files' relative paths and digests, and its subfolders.
+
+    Paths are POSIX and relative to the folder; order does not matter. Two folders
+    get the same digest exactly when they hold the same files with the same bytes
+    under the same names, and the same (possibly empty) subfolders.
+    """
+    listing = {"dirs": sorted(dirs), "files": sorted([path, d] for path, d in files)}
+    return digest_bytes(b"nbrules-tree-v1\0" + canonical_json(listing).encode("ascii"))
 
 
 def short(digest: str) -> str:

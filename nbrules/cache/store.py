@@ -3,48 +3,59 @@
 ::
 
     <root>/objects/ab/<hex>             product bytes by content digest, 0o444
-    <root>/manifests/<key hex>.json     product → object, size, relative path;
-                                        the executed notebook; mtime = last used
+    <root>/manifests/<key hex>.json     product → object, size, relative path (a folder
+                                        product: its tree); the executed notebook;
+                                        mtime = last used (see :mod:`.manifest`)
+    <root>/leases/<key hex>.json        who is executing that key now (:mod:`.lease`)
     <root>/last/<hex>.json              key document last seen per task + root
     <root>/events/<build>/<host>.jsonl  one line per job (hit, miss, error)
     <root>/normalized/ab/<hex>.json     code normalisation memo
-    <root>/stat/<host>.sqlite           stat cache (stat signatures are per host)
+    <root>/roots/<hex>.json             output folders this store restored into (for gc)
     <root>/tmp/                         temp files of in-flight publishes
+
+The stat cache is *not* in the store: it lives on each host
+(:func:`nbrules.cache.statcache.stat_cache_path`).
 
 Publishing writes objects first (temp file in ``tmp/``, fsync, ``os.replace``),
 the manifest last: a crash at any moment leaves at worst orphan objects or temp
 files (``nbrules cache gc`` removes them), never a visible half-written entry.
-Restoring stages each file beside its target and ``os.replace``-s it into place.
-Maintenance (``stats``, ``verify``, ``gc``) lives in :mod:`nbrules.cache.admin`.
+Restoring stages each file (or folder) beside its target, verifying every byte
+(:mod:`.transfer`), then renames it into place. Nothing is ever read through a
+symbolic link below the root. Maintenance (``stats``, ``verify``, ``gc``) lives in
+:mod:`nbrules.cache.admin`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import re
 import secrets
-import shutil
 import socket
+import stat
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from io import BufferedReader
-from pathlib import Path
-from typing import IO, Any
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from ..common.errors import CacheError, DamagedEntry
-from ..common.files import atomic_write_text, atomic_writer, temp_path
-from ..common.text import canonical_json
-from .digests import CHUNK, digest_bytes, digest_file, digest_stream, hex_part, short
-from .key import FORMAT
+from ..common.faults import fault_point
+from ..common.files import atomic_write_text, atomic_writer, remove_path, temp_path
+from ..common.text import canonical_json, safe_name
+from .digests import digest_bytes, digest_stream, hex_part, short, tree_digest
+from .manifest import Entry, Manifest, TreeFile
+from .statcache import stat_cache_path
+from .transfer import NoTrust, Trust, copy_hashed, first_link, materialise, open_inside
+from .trees import walk
 
 DEFAULT_ROOT = ".nbrules/cache"
 ENV_CACHE = "NBRULES_CACHE"
 ENV_BUILD = "NBRULES_BUILD_ID"
 LINK_MODES = ("copy", "hardlink", "symlink")
-_FICLONE = 0x40049409
+FOLDERS = ("objects", "manifests", "leases", "last", "events", "roots", "tmp")
+_LINK_ERRORS = (errno.ELOOP, errno.ENOTDIR, errno.EMLINK)
 
 
 def store_root(configured: str | None, cwd: Path, environ: Mapping[str, str] | None = None) -> Path:
@@ -58,73 +69,6 @@ def new_build_id() -> str:
     return f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
-# ---------------------------------------------------------------- manifests
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One cached file: its object digest, size and path (relative to the root)."""
-
-    object: str
-    size: int
-    path: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"object": self.object, "size": self.size, "path": self.path}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Entry:
-        hex_part(str(data["object"]))
-        return cls(str(data["object"]), int(data["size"]), str(data["path"]))
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """The cache entry of one key: every product, plus the executed notebook."""
-
-    key: str
-    task: str
-    products: Mapping[str, Entry]
-    notebook: Entry | None = None
-    seconds: float = 0.0
-    created: float = field(default_factory=time.time)
-
-    def entries(self) -> Iterator[Entry]:
-        yield from self.products.values()
-        if self.notebook is not None:
-            yield self.notebook
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": FORMAT,
-                "key": self.key,
-                "task": self.task,
-                "products": {k: e.to_dict() for k, e in sorted(self.products.items())},
-                "notebook": self.notebook.to_dict() if self.notebook else None,
-                "seconds": round(self.seconds, 3),
-                "created": self.created,
-            },
-            indent=1,
-            sort_keys=True,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
-        if data.get("format") != FORMAT:
-            raise ValueError(f"manifest format {data.get('format')!r}")
-        notebook = data.get("notebook")
-        return cls(
-            str(data["key"]),
-            str(data["task"]),
-            {str(k): Entry.from_dict(v) for k, v in data["products"].items()},
-            Entry.from_dict(notebook) if notebook else None,
-            float(data.get("seconds", 0.0)),
-            float(data.get("created", 0.0)),
-        )
-
-
 # ---------------------------------------------------------------- the store
 
 
@@ -136,17 +80,23 @@ class Store:
 
     @classmethod
     def open(cls, root: Path) -> Store:
-        store = cls(root)
-        for folder in ("objects", "manifests", "last", "events", "tmp"):
-            (root / folder).mkdir(parents=True, exist_ok=True)
-        return store
+        """The store at ``root``, created if need be; ``OSError`` if there is none.
+
+        A read-only store (perhaps made by an older nbrules, without every folder)
+        still opens: it serves hits, and what cannot be written is skipped.
+        """
+        root.mkdir(parents=True, exist_ok=True)
+        for folder in FOLDERS:
+            with contextlib.suppress(OSError):
+                (root / folder).mkdir(exist_ok=True)
+        return cls(root)
 
     @property
     def tmp(self) -> Path:
         return self.root / "tmp"
 
     def stat_cache_path(self) -> Path:
-        return self.root / "stat" / f"{_safe(socket.gethostname())}.sqlite"
+        return stat_cache_path(self.root)
 
     def object_path(self, digest: str) -> Path:
         name = hex_part(digest)
@@ -155,28 +105,54 @@ class Store:
     def manifest_path(self, key: str) -> Path:
         return self.root / "manifests" / f"{hex_part(key)}.json"
 
+    # -- entries
+
     def lookup(self, key: str) -> Manifest | None:
-        """The manifest of ``key``, or ``None`` (an unreadable one is dropped)."""
-        path = self.manifest_path(key)
+        """The manifest of ``key``, or ``None`` if there is none.
+
+        Raises :class:`DamagedEntry` for a manifest that is unreadable, garbled,
+        a symbolic link or another key's: the caller drops it (:meth:`drop`).
+        """
+        relative = PurePosixPath("manifests", f"{hex_part(key)}.json")
         try:
-            manifest = Manifest.from_json(path.read_text(encoding="utf-8"))
+            fd = open_inside(self.root, relative)
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError):
-            self.drop(key)
-            return None
-        return manifest if manifest.key == key else None
+        except OSError as exc:
+            if exc.errno not in _LINK_ERRORS:
+                raise DamagedEntry(
+                    f"manifest {short(key)} is unreadable ({exc.strerror})"
+                ) from None
+            raise DamagedEntry(f"manifest {short(key)} is a symbolic link: refused") from None
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise DamagedEntry(f"manifest {short(key)} is not a regular file")
+            data = handle.read()
+        try:
+            manifest = Manifest.from_json(data.decode("utf-8"))
+        except ValueError as exc:
+            raise DamagedEntry(f"manifest {short(key)} is garbled ({exc})") from None
+        if manifest.key != key:
+            raise DamagedEntry(f"manifest {short(key)} holds key {short(manifest.key)}")
+        return manifest
+
+    def has(self, key: str) -> bool:
+        """Whether an entry (perhaps damaged) exists for ``key``."""
+        return os.path.lexists(self.manifest_path(key))
 
     def touch(self, key: str) -> None:
         """Mark an entry used now (``gc`` evicts least recently used first)."""
         with contextlib.suppress(OSError):
-            os.utime(self.manifest_path(key))
+            os.utime(self.manifest_path(key), follow_symlinks=False)
 
     def drop(self, key: str, bad_object: Path | None = None) -> None:
-        for path in (self.manifest_path(key), bad_object):
+        """Remove an entry, and the object (or planted link) to blame, never following links."""
+        manifest = PurePosixPath("manifests", f"{hex_part(key)}.json")
+        culprit = first_link(self.root, manifest)
+        for path in (culprit, bad_object):
             if path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
+                with contextlib.suppress(OSError):
+                    remove_path(path)
 
     # -- publish
 
@@ -188,35 +164,61 @@ class Store:
         notebook: tuple[Path, str] | None = None,
         seconds: float = 0.0,
     ) -> Manifest:
-        """Store ``{name: (file, relative path)}`` and the notebook under ``key``.
+        """Store ``{name: (file or folder, relative path)}`` and the notebook under ``key``.
 
         Idempotent: publishing a key again (even concurrently) rewrites the same
         manifest and reuses the same objects.
         """
-        entries = {name: self._put(path, rel) for name, (path, rel) in products.items()}
+        entries = {name: self._put_product(path, rel) for name, (path, rel) in products.items()}
         nb = self._put(*notebook) if notebook is not None else None
         manifest = Manifest(key, task, entries, nb, seconds)
+        fault_point("publish", task)
         self._write_manifest(manifest)
         return manifest
 
     def _write_manifest(self, manifest: Manifest) -> None:
+        self._real_folder(self.root / "manifests")
         with atomic_writer(self.manifest_path(manifest.key), 0o444, tmp_dir=self.tmp) as out:
             out.write(manifest.to_json().encode())
+
+    def _put_product(self, path: Path, rel: str) -> Entry:
+        return self._put_tree(path, rel) if path.is_dir() else self._put(path, rel)
+
+    def _put_tree(self, folder: Path, rel: str) -> Entry:
+        found = walk(folder)
+        if found.other:
+            raise CacheError(
+                f"{folder / found.other[0]} is a link or a special file; "
+                "a folder product is cached only when it holds regular files and folders"
+            )
+        files = []
+        for inner, path in found.files:
+            entry = self._put(path, inner)
+            files.append(TreeFile(inner, entry.object, entry.size))
+        digest = tree_digest(((f.path, f.object) for f in files), found.dirs)
+        return Entry(digest, sum(f.size for f in files), rel, tuple(files), found.dirs)
 
     def _put(self, source: Path, rel: str) -> Entry:
         with open(source, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             digest = digest_stream(handle)
         target = self.object_path(digest)
-        if _has_size(target, size):
+        self._real_folder(target.parent)
+        if _is_object(target, size):
             with contextlib.suppress(OSError):
                 os.utime(target)  # fresh mtime: gc spares young objects
             return Entry(digest, size, rel)
         with open(source, "rb") as src, atomic_writer(target, 0o444, tmp_dir=self.tmp) as out:
-            copied = _copy(src, out, want_digest=True)
+            copied = copy_hashed(src, out)
             if copied is not None and copied != digest:
                 raise CacheError(f"{source} changed while it was being cached")
         return Entry(digest, size, rel)
+
+    def _real_folder(self, folder: Path) -> None:
+        """``folder`` as a real directory: a link planted in its place is removed first."""
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            remove_path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
 
     # -- restore
 
@@ -227,13 +229,16 @@ class Store:
         notebook: Path | None = None,
         *,
         link: str = "copy",
+        trust: Trust | None = None,
         verify: bool = False,
     ) -> None:
         """Materialise every product (and the notebook) of ``manifest``.
 
-        Each file is staged beside its target, then moved into place, so no target
-        is ever half-written. Raises :class:`DamagedEntry` if an object is missing,
-        has the wrong size, or (``verify``) the wrong digest.
+        Each file or folder is staged beside its target (every byte checked against
+        its digest, see :mod:`.transfer`), then renamed into place, so no target is
+        ever half-written. ``trust`` remembers objects this host already hashed (for
+        links and reflinks); ``verify`` ignores it. Raises :class:`DamagedEntry` if
+        an object is missing, a link, of the wrong size or corrupt.
         """
         if set(products) != set(manifest.products):
             raise DamagedEntry(f"entry {short(manifest.key)} holds other products")
@@ -243,34 +248,30 @@ class Store:
         staged: list[tuple[Path, Path]] = []
         try:
             for entry, target in plan:
-                staged.append((self._stage(entry, target, link, verify), target))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                staged.append((temp_path(target), target))
+                self._stage(entry, staged[-1][0], link, trust or NoTrust(), verify)
+            fault_point("restore", manifest.task)
             for tmp, target in staged:
-                os.replace(tmp, target)
+                _swap(tmp, target)
         finally:
             for tmp, _ in staged:
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
+                with contextlib.suppress(OSError):
+                    remove_path(tmp)
 
-    def _stage(self, entry: Entry, target: Path, link: str, verify: bool) -> Path:
-        source = self.object_path(entry.object)
-        if not source.is_file():
-            raise DamagedEntry(f"object {short(entry.object)} is missing")
-        if not _has_size(source, entry.size):
-            raise DamagedEntry(f"object {short(entry.object)} has the wrong size", source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temp_path(target)
-        copied = _materialise(source, tmp, link, verify)
-        try:
-            if os.stat(tmp).st_size != entry.size:
-                raise DamagedEntry(f"object {short(entry.object)} copied short", source)
-            if verify and (copied or digest_file(source)) != entry.object:
-                raise DamagedEntry(f"object {short(entry.object)} is corrupt", source)
-        except BaseException:
-            tmp.unlink()
-            raise
-        return tmp
+    def _stage(self, entry: Entry, tmp: Path, link: str, trust: Trust, verify: bool) -> None:
+        if entry.files is None:
+            materialise(self.root, entry.object, entry.size, tmp, link, trust, verify)
+            return
+        tmp.mkdir()
+        for folder in entry.dirs:
+            (tmp / folder).mkdir(parents=True, exist_ok=True)
+        for file in entry.files:
+            target = tmp / file.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            materialise(self.root, file.object, file.size, target, link, trust, verify)
 
-    # -- bookkeeping: previous keys (miss reasons) and events (stats)
+    # -- bookkeeping: previous keys (miss reasons), events (stats), output roots (gc)
 
     def last_path(self, task: str, results: str) -> Path:
         name = hex_part(digest_bytes(f"{task}\0{results}".encode()))
@@ -307,72 +308,75 @@ class Store:
         return self._put(path, path.name).object
 
     def events_dir(self, build: str) -> Path:
-        return self.root / "events" / _safe(build)
+        return self.root / "events" / safe_name(build)
 
     def record_event(self, build: str, event: Mapping[str, Any]) -> None:
         """Append one JSON line (a single ``O_APPEND`` write: lines never interleave)."""
         folder = self.events_dir(build)
         folder.mkdir(parents=True, exist_ok=True)
         line = (canonical_json({"time": time.time(), **event}) + "\n").encode()
-        path = folder / f"{_safe(socket.gethostname())}.jsonl"
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        path = folder / f"{safe_name(socket.gethostname())}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         try:
             os.write(fd, line)
         finally:
             os.close(fd)
 
+    def remember_root(self, folder: Path) -> None:
+        """Record an output folder this store restores into (``gc`` sweeps its temp files)."""
+        host = socket.gethostname()
+        text = canonical_json({"host": host, "path": str(folder.resolve())})
+        path = self.root / "roots" / f"{hex_part(digest_bytes(text.encode()))[:16]}.json"
+        if not path.exists():
+            atomic_write_text(path, text)
+
+    def roots(self) -> Iterator[Path]:
+        """The output folders recorded on this host."""
+        host = socket.gethostname()
+        for path in sorted((self.root / "roots").glob("*.json")):
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data["host"] == host:
+                    yield Path(str(data["path"]))
+
 
 # ---------------------------------------------------------------- file helpers
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:120] or "_"
-
-
-def _has_size(path: Path, size: int) -> bool:
+def _is_object(path: Path, size: int) -> bool:
+    """A regular file (not a link) of ``size`` bytes."""
     try:
-        return os.stat(path).st_size == size
+        st = os.lstat(path)
     except OSError:
         return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
 
 
-def _clone(src: BufferedReader, dst: IO[bytes]) -> bool:
-    """Reflink ``src`` into ``dst`` (btrfs, XFS, …); ``False`` where unsupported."""
-    try:
-        import fcntl
-
-        fcntl.ioctl(dst.fileno(), _FICLONE, src.fileno())
-    except (ImportError, OSError):
-        return False
-    return True
-
-
-def _copy(src: BufferedReader, dst: IO[bytes], *, want_digest: bool) -> str | None:
-    """Copy (reflink if possible); the digest of what was written, when streamed."""
-    if _clone(src, dst):
-        return None
-    if want_digest:
-        return digest_stream(src, dst.write)
-    shutil.copyfileobj(src, dst, CHUNK)
-    return None
+def _swap(tmp: Path, target: Path) -> None:
+    """Move a staged file or folder onto ``target``, replacing what is there."""
+    if tmp.is_dir() and not tmp.is_symlink():
+        if os.path.lexists(target):
+            aside = temp_path(target)
+            os.rename(target, aside)
+            os.rename(tmp, target)
+            remove_path(aside)
+        else:
+            os.rename(tmp, target)
+        return
+    if target.is_dir() and not target.is_symlink():
+        remove_path(target)
+    os.replace(tmp, target)
 
 
-def _materialise(source: Path, tmp: Path, link: str, verify: bool) -> str | None:
-    """Create ``tmp`` with the object's content; its digest if computed on the way."""
-    if link == "symlink":
-        os.symlink(source.resolve(), tmp)
-        return None
-    if link == "hardlink":
-        with contextlib.suppress(OSError):
-            os.link(source, tmp)
-            return None
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            digest = _copy(src, out, want_digest=verify)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        tmp.unlink()
-        raise
-    return digest
+__all__ = [
+    "DEFAULT_ROOT",
+    "ENV_BUILD",
+    "ENV_CACHE",
+    "LINK_MODES",
+    "Entry",
+    "Manifest",
+    "Store",
+    "TreeFile",
+    "new_build_id",
+    "store_root",
+]

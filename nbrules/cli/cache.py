@@ -112,4 +112,6 @@ def _gc(args: argparse.Namespace) -> int:
         f"({human_size(report.bytes)}); kept {report.kept_entries} entries "
         f"({human_size(report.kept_bytes)})"
     )
+    if report.temps:
+        print(f"removed {report.temps} temp files left by crashes (and abandoned leases)")
     return 0

@@ -16,13 +16,20 @@ def run(spec_file: str, threads: int) -> int:
     from ..run.job import run_job
 
     spec = read_spec_file(Path(spec_file))
+    runner = functools.partial(execute, threads=threads)
     try:
-        outcome = run_job(spec, Path.cwd(), functools.partial(execute, threads=threads))
+        outcome = run_job(spec, Path.cwd(), runner, tell=_say)
     except NbrulesError as error:
         log_line(spec, "nbrules: " + error.render())
         return 1
+    for warning in outcome.warnings:
+        log_line(spec, warning)
     log_line(spec, outcome.line)
     return 0
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def log_line(spec: JobSpec, line: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -23,6 +24,42 @@ TMP_SUFFIX = ".nbrules-tmp"
 def temp_path(target: Path, folder: Path | None = None) -> Path:
     """A fresh hidden name for a temp file that will become ``target``."""
     return (folder or target.parent) / f".{target.name}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+
+
+def is_temp(name: str) -> bool:
+    """Whether a file or folder name is one of :func:`temp_path`'s."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX)
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file, a symlink or a whole folder; a missing one is fine."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def remove_temps_of(target: Path) -> list[Path]:
+    """Remove the temp files (and staged folders) a crash left for ``target``.
+
+    A ``kill -9`` between staging and renaming leaves ``.<name>.<hex>.nbrules-tmp``
+    beside the target; the next writer of that target owns them.
+    """
+    try:
+        found = list(target.parent.glob(f".{_glob_escape(target.name)}.*{TMP_SUFFIX}"))
+    except OSError:
+        return []
+    for path in found:
+        with contextlib.suppress(OSError):
+            remove_path(path)
+    return found
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 @contextlib.contextmanager

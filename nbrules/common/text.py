@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,3 +40,8 @@ def closest(name: str, known: Iterable[str], *, cutoff: float = 0.6) -> str | No
         str(name), sorted({str(k) for k in known}), n=1, cutoff=cutoff
     )
     return close[0] if close else None
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a file name: only ``[A-Za-z0-9._-]``, at most 120 characters."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:120] or "_"

@@ -10,6 +10,12 @@ A notebook task is a jupytext script (percent or light format) whose cell tagged
 
 The cell is parsed with :mod:`ast`; values are read with :func:`ast.literal_eval`.
 Notebook code is never imported or executed here.
+
+A product path ending in ``/`` is a **folder product** (``"model": "model/"``): the
+notebook writes a folder there, which becomes a Snakemake ``directory()`` output
+and is cached as a tree. The trailing ``/`` is kept in product paths throughout
+the plan (:func:`is_folder`); the notebook and Snakemake see the path without it
+(:func:`plain`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,17 @@ from .memo import DiscoveryMemo, scan_file
 
 NB_KEY = "nb"
 RESERVED = ("upstream", "product", "resources", "cache")
+FOLDER_MARK = "/"
+
+
+def is_folder(path: str) -> bool:
+    """Whether a declared product path names a folder (it ends in ``/``)."""
+    return path.endswith(FOLDER_MARK)
+
+
+def plain(path: str) -> str:
+    """A product path as the notebook and Snakemake see it: without the folder mark."""
+    return path.rstrip(FOLDER_MARK) or path
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,11 +234,13 @@ def _products(value: Any, cell: ParametersCell, path: Path) -> tuple[dict[str, s
     if value is None:
         raise DeclarationError("'product' is not declared", path=path, line=line, hint=hint)
     if isinstance(value, str) and value:
+        _not_a_folder(value, path, line)
         return {NB_KEY: value}, True
     if isinstance(value, dict) and value:
         bad = [k for k, v in value.items() if not (isinstance(k, str) and k.isidentifier())]
-        bad += [k for k, v in value.items() if not (isinstance(v, str) and v)]
+        bad += [k for k, v in value.items() if not (isinstance(v, str) and v.strip("/"))]
         if not bad:
+            _not_a_folder(value.get(NB_KEY, ""), path, line)
             return dict(value), False
         raise DeclarationError(
             f"'product' key {bad[0]!r} must be an identifier mapped to a path string",
@@ -235,6 +254,17 @@ def _products(value: Any, cell: ParametersCell, path: Path) -> tuple[dict[str, s
         line=line,
         hint=hint,
     )
+
+
+def _not_a_folder(notebook: str, path: Path, line: int) -> None:
+    if is_folder(notebook):
+        raise DeclarationError(
+            f"the executed notebook {notebook!r} cannot be a folder",
+            path=path,
+            line=line,
+            hint="the notebook is written as one .ipynb or .html file; folder products take "
+            'another key: product = {"nb": "train.ipynb", "model": "model/"}',
+        )
 
 
 def discover(folder: Path, memo: DiscoveryMemo | None = None) -> list[Task]:

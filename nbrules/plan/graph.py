@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 
 from ..common.errors import Cycle, DuplicateName, DuplicateProduct, GraphError, UnknownUpstream
 from ..common.text import did_you_mean
-from .declarations import Task
+from .declarations import Task, is_folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +129,25 @@ def _check_upstream(by_name: Mapping[str, Task]) -> None:
 
 
 def _check_products(by_name: Mapping[str, Task]) -> None:
-    owners: dict[str, Task] = {}
+    owners = _check_paths(by_name)
+    folders = {path: task for path, (task, folder) in owners.items() if folder}
+    for normal, (task, _) in owners.items():
+        for parent in PurePosixPath(normal).parents:
+            other = folders.get(str(parent))
+            if other is not None:
+                raise DuplicateProduct(
+                    f"product {normal!r} lies inside folder product '{parent}/' of "
+                    f"'{other.name}' ({other.source})",
+                    path=task.source,
+                    line=task.line_of("product"),
+                    hint="a folder product owns everything under it; write this product "
+                    "beside the folder, not in it",
+                )
+
+
+def _check_paths(by_name: Mapping[str, Task]) -> dict[str, tuple[Task, bool]]:
+    """Every product path (normalised) → (its task, whether it is a folder)."""
+    owners: dict[str, tuple[Task, bool]] = {}
     for task in by_name.values():
         for key, path in task.products.items():
             if "{" in path or "}" in path:
@@ -147,15 +165,17 @@ def _check_products(by_name: Mapping[str, Task]) -> None:
                     line=task.line_of("product"),
                     hint="write product paths relative to the output root, without '..'",
                 )
-            other = owners.get(normal)
-            if other is not None:
+            found = owners.get(normal)
+            if found is not None:
+                other = found[0]
                 raise DuplicateProduct(
                     f"product {path!r} is also declared by '{other.name}' ({other.source})",
                     path=task.source,
                     line=task.line_of("product"),
                     hint="give every notebook its own product paths",
                 )
-            owners[normal] = task
+            owners[normal] = (task, is_folder(path))
+    return owners
 
 
 def _toposort(by_name: Mapping[str, Task]) -> tuple[str, ...]:

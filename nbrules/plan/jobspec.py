@@ -11,6 +11,7 @@ path is the job's only argument: the command stays short and any value size work
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from ..cache.digests import digest_text, hex_part
 from ..common.errors import ConfigError, ExecutionError
 from ..common.files import atomic_write_text
 from ..common.text import canonical_json, did_you_mean
-from .declarations import NB_KEY, Task
+from .declarations import NB_KEY, Task, is_folder, plain
 from .memo import DiscoveryMemo, scan_file
 from .settings import Settings
 
@@ -76,9 +77,26 @@ class JobSpec:
 
     @property
     def relative_products(self) -> dict[str, str]:
-        """Product paths relative to the output root (stable across profiles/checkouts)."""
+        """Product paths relative to the output root (stable across profiles/checkouts).
+
+        A folder product keeps its trailing ``/``: declaring a path a folder or a file
+        gives another key.
+        """
         root = PurePosixPath(self.results)
-        return {k: str(PurePosixPath(v).relative_to(root)) for k, v in self.products.items()}
+        return {
+            k: str(PurePosixPath(v).relative_to(root)) + ("/" if is_folder(v) else "")
+            for k, v in self.products.items()
+        }
+
+    @property
+    def folders(self) -> frozenset[str]:
+        """Names of the folder products."""
+        return frozenset(k for k, v in self.products.items() if is_folder(v))
+
+    @property
+    def plain_products(self) -> dict[str, str]:
+        """Product paths as the notebook and Snakemake see them (no trailing ``/``)."""
+        return {k: plain(v) for k, v in self.products.items()}
 
 
 def spec_file(spec: JobSpec, cwd: Path, write: bool = True) -> str:
@@ -102,6 +120,35 @@ def _size(path: Path) -> int:
 def write_spec_file(spec: JobSpec, cwd: Path) -> str:
     """Write ``spec`` to its content-named file (once); its path relative to ``cwd``."""
     return spec_file(spec, cwd, write=True)
+
+
+def declared_path(cwd: Path, results: str) -> Path:
+    """The list of every product the pipeline declares under ``results``."""
+    name = hex_part(digest_text(results))[:16]
+    return cwd / JOBS_DIR / f"declared-{name}.json"
+
+
+def write_declared(cwd: Path, results: str, specs: list[JobSpec]) -> None:
+    """Record every declared product (relative to ``results``) for the jobs' output check.
+
+    A job warns about files it wrote under the output root that no notebook
+    declares; files other notebooks declare are theirs, not undeclared.
+    """
+    declared = sorted({p for spec in specs for p in spec.relative_products.values()})
+    path = declared_path(cwd, results)
+    text = canonical_json(declared)
+    with contextlib.suppress(OSError):
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            atomic_write_text(path, text)
+
+
+def read_declared(cwd: Path, results: str) -> frozenset[str]:
+    """What :func:`write_declared` recorded (empty if nothing usable was)."""
+    try:
+        data = json.loads(declared_path(cwd, results).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset(str(p) for p in data) if isinstance(data, list) else frozenset()
 
 
 def read_spec_file(path: Path) -> JobSpec:
@@ -175,8 +222,12 @@ def _survives_json(value: Any) -> bool:
 
 
 def product_paths(task: Task, s: Settings) -> dict[str, str]:
+    """Product paths under the output root; a folder product keeps its trailing ``/``."""
     root = PurePosixPath(s.results)
-    return {k: str(root / PurePosixPath(v)) for k, v in task.products.items()}
+    return {
+        k: str(root / PurePosixPath(v)) + ("/" if is_folder(v) else "")
+        for k, v in task.products.items()
+    }
 
 
 def job_spec(
@@ -192,7 +243,7 @@ def job_spec(
     order_inputs: list[str] = []
     for name in task.upstream:
         up = tasks[name]
-        paths = product_paths(up, s)
+        paths = {k: plain(v) for k, v in product_paths(up, s).items()}
         value = paths[NB_KEY] if up.single else paths
         group = task.groups.get(name)
         if group is None:

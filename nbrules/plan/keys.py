@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from ..cache.code import CodeMemo, CodeSummary, code_summary
 from ..cache.key import KeyParts
 from ..cache.statcache import StatCache
+from ..cache.trees import path_digest
 from ..common.errors import CacheError
 from .interpreter import Interpreter, kernel_interpreter
 from .jobspec import JobSpec
@@ -61,8 +62,9 @@ def key_parts(
 
 
 def input_digest(stats: StatCache, path: Path, name: str) -> str:
+    """The content digest of a key input: a file's, or a folder product's tree digest."""
     try:
-        return stats.digest(path)
+        return path_digest(path, stats.digest)
     except OSError as exc:
         raise CacheError(
             f"cannot read input '{name}': {exc.strerror}",

@@ -28,6 +28,8 @@ from pathlib import Path
 
 from ..cache.statcache import StatCache
 from ..cache.store import Manifest, Store, store_root
+from ..cache.trees import path_digest
+from ..common.errors import DamagedEntry
 from .jobspec import JobSpec
 from .keys import spec_key_parts
 from .settings import CacheSettings, Force
@@ -60,7 +62,10 @@ def predicted_hits(
             if inputs is None:
                 continue
             key = spec_key_parts(spec, code, inputs).key
-            manifest = store.lookup(key)
+            try:
+                manifest = store.lookup(key)
+            except DamagedEntry:
+                continue  # the job reports it ("cache entry damaged") and runs
             if manifest is not None and set(manifest.products) == set(spec.products):
                 hits[spec.name] = manifest
     return frozenset(hits)
@@ -79,7 +84,7 @@ def _known_inputs(
             return None
         on_disk = cwd / path
         try:
-            if on_disk.exists() and stats.digest(on_disk) != entry.object:
+            if on_disk.exists() and path_digest(on_disk, stats.digest) != entry.object:
                 return None  # Snakemake may keep these bytes rather than restore
         except OSError:
             return None

@@ -19,9 +19,10 @@ never later inside a job. The keys::
       pythonpath: [src]              # extra kernel import paths, relative to the Snakefile
       kernel: python3
       cache: .nbrules/cache          # product cache ($NBRULES_CACHE wins)
-      cache_verify: false            # re-hash restored files
+      cache_verify: false            # re-hash linked objects even when this host checked them
       cache_link: copy               # or hardlink / symlink
       cache_packages: false          # key on installed versions of imported distributions
+      cache_lease_timeout: 120       # seconds without heartbeat before a lease is taken over
 
 Each dataclass field documents itself (``metadata["help"]``), in the spirit of
 snakemake-executor-plugin-slurm's ``ExecutorSettings``. Only what changes products
@@ -32,6 +33,7 @@ never does: it reaches jobs through ``$NBRULES_RUNTIME``, so toggling
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Collection, Mapping, Sequence
@@ -46,6 +48,8 @@ from ..common.yaml import locate
 from .declarations import Task
 
 DEFAULT_KERNEL = "python3"
+#: Seconds a lease may go without a heartbeat (:mod:`nbrules.cache.lease`).
+DEFAULT_LEASE_TIMEOUT = 120.0
 LINK_MODES = ("copy", "hardlink", "symlink")
 #: Cache settings of the build, for its jobs (JSON of :class:`CacheSettings`).
 ENV_RUNTIME = "NBRULES_RUNTIME"
@@ -64,7 +68,11 @@ class CacheSettings:
         metadata=_help("store folder, relative to the working directory ($NBRULES_CACHE wins)"),
     )
     verify: bool = field(
-        default=False, metadata=_help("re-hash every restored file against its digest")
+        default=False,
+        metadata=_help(
+            "re-hash linked and reflinked objects on every restore, even when this host "
+            "hashed them before (copies are always hashed while copied)"
+        ),
     )
     link: str = field(
         default="copy",
@@ -75,6 +83,12 @@ class CacheSettings:
     packages: bool = field(
         default=False,
         metadata=_help("add the installed versions of the imported distributions to the key"),
+    )
+    lease_timeout: float = field(
+        default=DEFAULT_LEASE_TIMEOUT,
+        metadata=_help(
+            "seconds without a heartbeat after which another build takes over a key's lease"
+        ),
     )
 
     def to_env(self) -> str:
@@ -186,9 +200,10 @@ ENGINE_KEYS: Mapping[str, str] = {
     "pythonpath": "extra import paths, relative to the Snakefile",
     "kernel": "Jupyter kernel name",
     "cache": "store folder",
-    "cache_verify": "re-hash restored files",
+    "cache_verify": "re-hash linked objects on every restore",
     "cache_link": "copy | hardlink | symlink",
     "cache_packages": "key on package versions",
+    "cache_lease_timeout": "seconds without heartbeat before a lease is taken over",
 }
 TASK_KEYS = ("params", "resources", "group")
 
@@ -235,6 +250,18 @@ class _Reader:
             keys,
             f"config key '{'.'.join(keys)}' must be true or false, got {value!r}",
             f"{keys[-1]}: true",
+        )
+
+    def seconds(self, value: Any, keys: Sequence[str]) -> float:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)  # a profile's `config:` stringifies
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 1e9:
+            return float(value)
+        self.fail(
+            keys,
+            f"config key '{'.'.join(keys)}' must be a number of seconds >= 1, got {value!r}",
+            f"{keys[-1]}: 120",
         )
 
     def text(self, value: Any, keys: Sequence[str]) -> str:
@@ -286,6 +313,10 @@ def _cache(engine: Mapping[str, Any], read: _Reader) -> CacheSettings:
         verify=read.flag(engine.get("cache_verify", False), ["nbrules", "cache_verify"]),
         link=read.choice(engine.get("cache_link", "copy"), LINK_MODES, ["nbrules", "cache_link"]),
         packages=read.flag(engine.get("cache_packages", False), ["nbrules", "cache_packages"]),
+        lease_timeout=read.seconds(
+            engine.get("cache_lease_timeout", DEFAULT_LEASE_TIMEOUT),
+            ["nbrules", "cache_lease_timeout"],
+        ),
     )
 
 

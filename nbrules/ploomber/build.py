@@ -291,6 +291,10 @@ def snakemake_args(options: Options, project: Project, profile: Profile) -> list
     if not commandline.sets_cores(args, profile.snakemake):
         implied = project.spec.cores if project.spec is not None else None
         args = ["--cores", implied or "1", *args]
+    if not commandline.sets_rerun_incomplete(args, profile.snakemake):
+        # After a killed build: outputs of jobs that were running are rebuilt (with the
+        # cache: restored), never trusted, and never a reason to stop.
+        args = ["--rerun-incomplete", *args]
     return args
 
 

@@ -204,7 +204,9 @@ def _product(
     if isinstance(value, str):
         return _notebook_path(_product_path(value, base, root, where, line), where, line)
     if isinstance(value, Mapping) and NB_KEY in value:
-        paths = {str(k): _product_path(v, base, root, where, line) for k, v in value.items()}
+        paths = {
+            str(k): _product_path(v, base, root, where, line, str(k)) for k, v in value.items()
+        }
         _notebook_path(paths[NB_KEY], where, line)
         return paths
     raise ConfigError(
@@ -216,7 +218,7 @@ def _product(
 
 
 def _notebook_path(path: str, where: Path, line: int | None) -> str:
-    if PurePosixPath(path).suffix.lower() not in _NB_SUFFIXES:
+    if path.endswith("/") or PurePosixPath(path).suffix.lower() not in _NB_SUFFIXES:
         raise ConfigError(
             f"the executed notebook {path} must end in .ipynb or .html",
             path=where,
@@ -227,18 +229,18 @@ def _notebook_path(path: str, where: Path, line: int | None) -> str:
     return path
 
 
-def _product_path(value: Any, base: Path, root: Path, where: Path, line: int | None) -> str:
-    if not isinstance(value, str) or not value:
+def _product_path(
+    value: Any, base: Path, root: Path, where: Path, line: int | None, key: str = NB_KEY
+) -> str:
+    """A product path relative to the project folder; a folder product ends in ``/``.
+
+    A folder: a path ending in ``/`` or, for any key but ``nb``, one without a suffix
+    (Ploomber's ``product: {raw: products/raw}`` where the task writes a folder).
+    """
+    if not isinstance(value, str) or not value.strip("/\\"):
         raise ConfigError(f"a product path must be a string, got {value!r}", path=where, line=line)
-    if value.endswith(("/", "\\")):
-        raise ConfigError(
-            f"product {value} is a folder; nbrules products are files",
-            path=where,
-            line=line,
-            hint="write one file per product key, or an archive (.zip, .tar)",
-        )
     try:
-        return normal(base / Path(value).expanduser()).relative_to(root).as_posix()
+        relative = normal(base / Path(value).expanduser()).relative_to(root).as_posix()
     except ValueError:
         raise ConfigError(
             f"product {value} is outside the project folder {root}",
@@ -247,6 +249,8 @@ def _product_path(value: Any, base: Path, root: Path, where: Path, line: int | N
             hint="nbrules keeps products inside the project (its cache and "
             "Snakemake track them there)",
         ) from None
+    folder = value.endswith(("/", "\\")) or not PurePosixPath(relative).suffix
+    return relative + "/" if folder and key != NB_KEY else relative
 
 
 def _yaml_upstream(entry: Mapping[str, Any], where: Path, meta: Meta) -> tuple[str, ...] | None:
@@ -381,11 +385,15 @@ def _grid(grid: Any, params: Mapping[str, Any], where: Path, line: int) -> Itera
 
 
 def _grid_path(path: str, index: int, combo: Mapping[str, Any], at: tuple[Path, int]) -> str:
-    """``out/model.pkl`` → ``out/model-<index>.pkl``, then ``[[param]]`` rendered."""
+    """``out/model.pkl`` → ``out/model-<index>.pkl``, then ``[[param]]`` rendered.
+
+    A folder product keeps its trailing ``/`` (``out/raw/`` → ``out/raw-<index>/``).
+    """
     pure = PurePosixPath(path)
     suffix = "".join(pure.suffixes)
     stem = pure.name.replace(suffix, "") if suffix else pure.name
-    return _render_grid(str(pure.parent / f"{stem}-{index}{suffix}"), combo, at)
+    folder = "/" if path.endswith("/") else ""
+    return _render_grid(str(pure.parent / f"{stem}-{index}{suffix}") + folder, combo, at)
 
 
 def _render_grid(text: str, combo: Mapping[str, Any], at: tuple[Path, int]) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -155,17 +156,40 @@ def _failure_line(failure: CellFailure, nb: nbformat.NotebookNode, text: str) ->
 
 
 def _check_products(spec: JobSpec, products: Mapping[str, Path]) -> None:
-    missing = [k for k, p in products.items() if not p.exists()]
-    if missing:
-        _remove(products.values())
-        raise ExecutionError(
-            f"notebook ran but did not write product '{missing[0]}' ({spec.products[missing[0]]})",
-            path=spec.source,
-            hint=f"write it to product[{missing[0]!r}] in the notebook",
+    """Every product exists, as a folder exactly when it was declared one."""
+    for name, path in products.items():
+        problem = _product_problem(name, spec.plain_products[name], path, name in spec.folders)
+        if problem is not None:
+            _remove(products.values())
+            message, hint = problem
+            raise ExecutionError(message, path=spec.source, hint=hint)
+
+
+def _product_problem(name: str, shown: str, path: Path, folder: bool) -> tuple[str, str] | None:
+    if not path.exists():
+        what = "folder " if folder else ""
+        return (
+            f"notebook ran but did not write {what}product '{name}' ({shown})",
+            f"write it to product[{name!r}] in the notebook",
         )
+    if folder and not path.is_dir():
+        return (
+            f"product '{name}' ({shown}) is declared as a folder, but the notebook wrote a file",
+            "write a folder there, or declare a file: no trailing '/' (in pipeline.yaml, "
+            "a path with a suffix such as .bin; a path without one is a folder)",
+        )
+    if not folder and path.is_dir():
+        return (
+            f"product '{name}' ({shown}) is a folder, but it is declared as a file",
+            f"declare it as a folder with a trailing '/': \"{shown}/\"",
+        )
+    return None
 
 
 def _remove(paths: Iterable[Path]) -> None:
+    """Remove what a failed run wrote of its products (files and folders)."""
     for path in paths:
-        if path.is_file():
+        if path.is_symlink() or path.is_file():
             path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)

@@ -27,6 +27,7 @@ from ..cache.store import ENV_BUILD, new_build_id
 from ..common.errors import NbrulesError
 from ..plan.declarations import Task
 from ..plan.settings import ENV_FORCE, ENV_RUNTIME, Force
+from . import recovery
 from .commandline import requested_force
 from .rules import RuleSpec, all_products, mark_cache_hits, rules_from_config
 
@@ -68,6 +69,8 @@ def rules_for(workflow: Any, config: Mapping[str, Any]) -> list[RuleSpec]:
 
     source = _SOURCES.pop(id(workflow), None) or _Source(None, None)
     cwd = Path.cwd()
+    if getattr(workflow, "is_main_process", True):
+        _recover(cwd)
     # One id per build for `nbrules cache stats`; jobs inherit it through the
     # environment. Never in rule params: those must be deterministic.
     os.environ.setdefault(ENV_BUILD, new_build_id())
@@ -103,6 +106,15 @@ def forced(workflow: Any, specs: Sequence[RuleSpec], cwd: Path) -> Force:
 
 def _normal(path: str, cwd: Path) -> str:
     return os.path.normpath(os.path.join(cwd, path))
+
+
+def _recover(cwd: Path) -> None:
+    """Before Snakemake takes its lock: remove one a killed Snakemake left, if safe."""
+    from snakemake.logging import logger
+
+    message = recovery.recover(cwd)
+    if message is not None:
+        logger.warning(message)
 
 
 def config_files(workflow: Any) -> list[Path]:

@@ -87,6 +87,13 @@ def sets_cores(args: Sequence[str], profile: Path | None) -> bool:
     return any(key in profile_settings(profile) for key in ("cores", "jobs", "executor"))
 
 
+def sets_rerun_incomplete(args: Sequence[str], profile: Path | None) -> bool:
+    """Whether the command line or the profile already decides ``--rerun-incomplete``."""
+    if any(a in ("--rerun-incomplete", "--ri") for a in args):
+        return True
+    return profile is not None and "rerun-incomplete" in profile_settings(profile)
+
+
 def has_snakefile(folder: Path) -> bool:
     """Whether plain ``snakemake`` run in ``folder`` would find a Snakefile."""
     return any((folder / name).is_file() for name in SNAKEFILES)

@@ -4,7 +4,8 @@ Each notebook becomes one rule:
 
 - ``input``: upstream data products (an upstream's executed notebook only when the
   code reads ``upstream[name]["nb"]`` or it is the upstream's only product);
-- ``output``: the notebook's products; ``log``: outside the product files;
+- ``output``: the notebook's products (a folder product, declared with a trailing
+  ``/``, is a ``directory()`` output); ``log``: outside the product files;
 - ``params``: the notebook's *code digest*, its parameter values and the rest of
   the job spec (JSON). The ``.py`` source is deliberately not an ``input:``:
   Snakemake reruns a job and everything downstream whenever an input is newer than
@@ -33,7 +34,7 @@ from ..common.text import canonical_json
 from ..plan import graph
 from ..plan.declarations import Task, discover
 from ..plan.interpreter import kernel_interpreter
-from ..plan.jobspec import JobSpec, job_spec, notebook_reads, spec_file
+from ..plan.jobspec import JobSpec, job_spec, notebook_reads, spec_file, write_declared
 from ..plan.memo import MEMO_FILE, DiscoveryMemo
 from ..plan.predict import predicted_hits
 from ..plan.resources import rule_resources
@@ -56,6 +57,8 @@ class RuleSpec:
     shell: str = ""
     group: str | None = None
     local: bool = False
+    #: Output names that are folders: ``notebooks.smk`` declares them ``directory()``.
+    folders: tuple[str, ...] = ()
 
 
 def load(
@@ -126,7 +129,7 @@ def rule_specs(
                 name=graph.rule_name(task.name),
                 task=task.name,
                 input=[*spec.key_inputs.values(), *spec.order_inputs],
-                output=dict(spec.products),
+                output=spec.plain_products,
                 log=spec.log,
                 params={**split_params(spec, code), "job": spec_file(spec, cwd, write_specs)},
                 threads=needs.threads,
@@ -134,8 +137,11 @@ def rule_specs(
                 resources=dict(needs.resources),
                 shell=shell_command(),
                 group=own.group,
+                folders=tuple(sorted(spec.folders)),
             )
         )
+    if write_specs:
+        write_declared(cwd, s.results, [spec.job for spec in specs])
     return specs
 
 

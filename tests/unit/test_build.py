@@ -43,13 +43,21 @@ def args_for(tmp: Path, *argv: str) -> list[str]:
 def test_task_names_become_rule_names_and_cores_default_to_one(tmp_path: Path) -> None:
     make(tmp_path, {})
     assert args_for(tmp_path, "get-data", "--forcerun", "get-data", "out/get.ipynb") == [
-        "--cores", "1", "get_data", "--forcerun", "get_data", "out/get.ipynb"]
+        "--rerun-incomplete", "--cores", "1", "get_data", "--forcerun", "get_data",
+        "out/get.ipynb"]
 
 
 @pytest.mark.parametrize("cores", [["-c", "2"], ["--cores=3"], ["-j4"], ["--jobs", "1"]])
 def test_given_cores_are_kept(tmp_path: Path, cores: list[str]) -> None:
     make(tmp_path, {})
-    assert args_for(tmp_path, *cores) == cores
+    assert args_for(tmp_path, *cores) == ["--rerun-incomplete", *cores]
+
+
+def test_a_killed_build_is_recovered_unless_told_otherwise(tmp_path: Path) -> None:
+    make(tmp_path, {"profiles/keep/config.yaml": "cores: 1\nrerun-incomplete: false\n"})
+    assert args_for(tmp_path)[0] == "--rerun-incomplete"
+    assert args_for(tmp_path, "--ri", "-c1") == ["--ri", "-c1"]
+    assert "--rerun-incomplete" not in args_for(tmp_path, "--profile", "keep")
 
 
 @pytest.mark.parametrize(("executor", "cores"), [
@@ -60,7 +68,7 @@ def test_the_ploomber_executor_sets_the_default_cores(
     tmp_path: Path, executor: str, cores: str,
 ) -> None:
     make(tmp_path, {"pipeline.yaml": f"executor: {executor}\n" + SPEC})
-    assert args_for(tmp_path)[:2] == ["--cores", cores]
+    assert args_for(tmp_path)[1:3] == ["--cores", cores]
 
 
 def test_a_profile_folder_is_a_snakemake_profile_and_env_overrides(tmp_path: Path) -> None:
@@ -71,7 +79,7 @@ def test_a_profile_folder_is_a_snakemake_profile_and_env_overrides(tmp_path: Pat
     assert profile.snakemake == (tmp_path / "profiles/sample").resolve()
     assert req.env == {"n": 5}
     args = build.snakemake_args(options, build.load_project(req), profile)
-    assert args == ["--profile", str(profile.snakemake)]  # the profile sets cores
+    assert args == ["--rerun-incomplete", "--profile", str(profile.snakemake)]  # sets cores
 
 
 def test_a_profile_may_select_env_name_yaml(tmp_path: Path) -> None:

@@ -396,3 +396,23 @@ def test_cache_must_be_a_boolean(tmp_path: Path) -> None:
         read_declaration(path)
     assert caught.value.render().startswith(f"{path}:4: 'cache' must be True or False")
     assert caught.value.hint == "cache = False  # this notebook reads data no digest can cover"
+
+
+def test_a_product_path_ending_in_a_slash_is_a_folder(tmp_path: Path) -> None:
+    task = declare(tmp_path, """
+        # %% tags=["parameters"]
+        upstream = None
+        product = {"nb": "train.ipynb", "model": "model/", "data": "data.csv"}
+    """)
+    assert task.products == {"nb": "train.ipynb", "model": "model/", "data": "data.csv"}
+
+
+@pytest.mark.parametrize("line", ['product = "runs/"', 'product = {"nb": "runs/"}'])
+def test_the_executed_notebook_cannot_be_a_folder(tmp_path: Path, line: str) -> None:
+    error = declaration_error(tmp_path, f"""
+        # %% tags=["parameters"]
+        upstream = None
+        {line}
+    """)
+    assert error.line == 3 and "cannot be a folder" in error.message
+    assert error.hint and '"model": "model/"' in error.hint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 import textwrap
@@ -304,3 +305,43 @@ def test_kernel_stderr_goes_to_the_job_log_not_the_console(
     assert "kernel-noise" in log.read_text()
     assert "earlier run" not in log.read_text()
     assert "kernel-noise" not in capfd.readouterr().err
+
+
+def folder_spec(spec: JobSpec) -> JobSpec:
+    products = {**spec.products, "data": spec.products["data"].removesuffix(".txt") + "/"}
+    return dataclasses.replace(spec, products=products)
+
+
+def test_a_folder_product_must_come_out_as_a_folder(spec: JobSpec, tmp_path: Path) -> None:
+    folder = folder_spec(spec)
+    target = tmp_path / folder.plain_products["data"]
+
+    def writes_folder(nb: nbformat.NotebookNode, cwd: Path) -> None:
+        (target / "part").mkdir(parents=True)
+        (target / "part" / "0.txt").write_text("0")
+
+    assert injected_source(folder, tmp_path).count(str(target) + "'") == 1  # no trailing '/'
+    run(folder, tmp_path, FakeEngine(writes_folder))
+    assert (target / "part" / "0.txt").read_text() == "0"
+
+
+@pytest.mark.parametrize("declared_folder", [True, False])
+def test_a_product_of_the_wrong_kind_fails_with_a_hint_and_removes_it(
+    spec: JobSpec, tmp_path: Path, declared_folder: bool
+) -> None:
+    job = folder_spec(spec) if declared_folder else spec
+    target = tmp_path / job.plain_products["data"]
+
+    def writes_the_other_kind(nb: nbformat.NotebookNode, cwd: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if declared_folder:
+            target.write_text("a file")
+        else:
+            (target / "x").mkdir(parents=True)
+
+    with pytest.raises(ExecutionError) as caught:
+        run(job, tmp_path, FakeEngine(writes_the_other_kind))
+    expected = "declared as a folder, but the notebook wrote a file" if declared_folder \
+        else "is a folder, but it is declared as a file"
+    assert expected in caught.value.message and caught.value.hint
+    assert not target.exists()

@@ -181,3 +181,17 @@ def test_a_notebook_shadowing_the_standard_library_is_refused(tmp_path: Path) ->
     assert text.startswith(f"{tmp_path / 'numbers.py'}:3: notebook file name 'numbers.py' "
                            "shadows the standard library module 'numbers'")
     assert "hint: rename it" in text
+
+
+@pytest.mark.parametrize("inner", ["model/weights.bin", "model/sub/", "./model/x"])
+def test_a_product_inside_another_folder_product_is_refused(inner: str) -> None:
+    owner = task("train", products={"nb": "train.ipynb", "model": "model/"})
+    other = task("tune", ("train",), {"nb": "tune.ipynb", "best": inner})
+    with pytest.raises(DuplicateProduct, match="lies inside folder product 'model/' of 'train'"):
+        build([owner, other])
+
+
+def test_a_folder_beside_a_file_of_a_similar_name_is_fine() -> None:
+    owner = task("train", products={"nb": "train.ipynb", "model": "model/"})
+    other = task("tune", ("train",), {"nb": "tune.ipynb", "best": "model.txt", "m": "modelx/"})
+    assert names(build([owner, other])) == ["train", "tune"]

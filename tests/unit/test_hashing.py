@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -354,3 +356,50 @@ def test_memo_and_no_memo_agree_and_a_corrupt_memo_is_recomputed(project: Path) 
         entry.write_text("{broken")
     assert code_digest(path, search, memo) == plain
     assert SourceSummary.from_json(next((project / "memo").rglob("*.json")).read_text())
+
+
+# ---------------------------------------------------------------- stat cache location
+
+
+def test_the_stat_cache_lives_on_this_host_not_in_the_store(tmp_path: Path) -> None:
+    store = tmp_path / "shared" / "store"
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    path = statcache.stat_cache_path(store, env)
+    assert path.parent == tmp_path / "xdg" / "nbrules" / "stat"
+    assert path.name.startswith(socket.gethostname().replace(" ", "_"))
+    assert path != statcache.stat_cache_path(tmp_path / "other-store", env)  # one per store
+    explicit = statcache.stat_cache_path(store, {**env, "NBRULES_STAT_CACHE": str(tmp_path / "s")})
+    assert explicit.parent == tmp_path / "s"
+
+
+def test_a_home_on_a_network_file_system_moves_the_stat_cache_to_local_tmp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statcache, "filesystem_type", lambda path: "nfs4")
+    path = statcache.stat_cache_path(tmp_path / "store", {"XDG_CACHE_HOME": "/home/u/.cache"})
+    assert path.parent == Path(tempfile.gettempdir()) / f"nbrules-{os.getuid()}" / "stat"
+
+
+def test_filesystem_type_reads_the_longest_mount_point(tmp_path: Path) -> None:
+    mounts = tmp_path / "mounts"
+    spaced = str(tmp_path / "with space").replace(" ", "\\040")
+    mounts.write_text("/dev/vda / ext4 rw 0 0\n"
+                      f"server:/home {tmp_path / 'home'} nfs4 rw 0 0\n"
+                      f"server:/odd {spaced} nfs rw 0 0\n")
+    (tmp_path / "home" / "u").mkdir(parents=True)
+    assert statcache.filesystem_type(tmp_path / "home" / "u" / ".cache", mounts) == "nfs4"
+    assert statcache.filesystem_type(tmp_path / "with space" / "x", mounts) == "nfs"
+    assert statcache.filesystem_type(tmp_path / "elsewhere", mounts) == "ext4"
+    assert statcache.filesystem_type(tmp_path, tmp_path / "missing") is None
+
+
+def test_verified_objects_are_remembered_by_inode_size_and_mtime(tmp_path: Path) -> None:
+    path = old_file(tmp_path / "object", b"data")
+    with StatCache(tmp_path / "stat.sqlite") as stats:
+        assert stats.verified(path.stat()) is None
+        stats.mark_verified(path.stat(), digest_bytes(b"data"))
+        os.link(path, tmp_path / "hardlink")  # changes ctime only
+        assert stats.verified(path.stat()) == digest_bytes(b"data")
+        path.chmod(0o644)
+        path.write_bytes(b"DATA")
+        assert stats.verified(path.stat()) is None

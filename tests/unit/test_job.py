@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
+import os
+import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +17,7 @@ import pytest
 from nbrules.cache.statcache import StatCache
 from nbrules.cache.store import Store
 from nbrules.common.errors import ExecutionError
-from nbrules.plan.jobspec import JobSpec
+from nbrules.plan.jobspec import JobSpec, write_declared
 from nbrules.plan.keys import key_parts
 from nbrules.plan.settings import CacheSettings, Force
 from nbrules.run.execute import RunResult, executed_notebook_path
@@ -174,29 +178,37 @@ def test_damaged_entry_runs_again_and_is_republished(cwd: Path) -> None:
     assert run_job(spec(), cwd, FakeRunner()).hit
 
 
-def test_verify_option_catches_a_corrupt_object(cwd: Path) -> None:
+def test_corrupt_object_of_the_right_size_runs_again_by_default(cwd: Path) -> None:
     checked = spec()
-    verify = CacheSettings(verify=True)
-    first = run_job(checked, cwd, FakeRunner(), cache=verify)
+    first = run_job(checked, cwd, FakeRunner())
     store = Store(cwd / ".nbrules" / "cache")
     manifest = store.lookup(first.key)
     assert manifest is not None
     obj = store.object_path(manifest.products["data"].object)
     obj.chmod(0o644)
     obj.write_text(obj.read_text().upper())  # same size, other bytes
-    again = run_job(checked, cwd, FakeRunner(), cache=verify)
-    assert not again.hit and "is corrupt" in again.reason
+    runner = FakeRunner()
+    again = run_job(checked, cwd, runner)
+    assert not again.hit and runner.calls == 1
+    assert again.reason.startswith("cache entry damaged: object") and "is corrupt" in again.reason
     assert b"POWER" not in products(cwd, checked)["data"]
+    assert run_job(checked, cwd, FakeRunner()).hit  # republished, good bytes
 
 
-def test_publish_failure_is_noted_not_fatal(cwd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_store_is_noted_per_job_and_warned_once_per_build(
+    cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Store, "publish", full)
     outcome = run_job(spec(), cwd, FakeRunner())
-    assert outcome.note.startswith("not cached: [Errno 28]")
+    assert outcome.note == "not cached: No space left on device"
     assert "; not cached" in outcome.line
+    assert outcome.warnings[0].startswith("warning: the cache store ")
+    assert "(No space left on device)" in outcome.warnings[0]
+    other = run_job(spec(params={"power": 3}), cwd, FakeRunner())
+    assert other.note == outcome.note and other.warnings == ()  # once per build
 
 
 def test_code_edited_while_running_is_not_cached(cwd: Path) -> None:
@@ -295,3 +307,123 @@ def test_an_uncacheable_notebook_always_executes_and_publishes_nothing(cwd: Path
     assert runner.calls == 2 and not first.hit and not second.hit
     assert second.reason == "cache = False: it executes whenever it is scheduled"
     assert not list((cwd / ".nbrules/cache/manifests").iterdir())
+
+
+# ---------------------------------------------------------------- trust: leases, damage, leftovers
+
+
+class SlowRunner(FakeRunner):
+    """Counts its runs in a file shared by processes, and takes its time."""
+
+    def __init__(self, counter: Path, seconds: float = 1.0) -> None:
+        super().__init__()
+        self.counter = counter
+        self.seconds = seconds
+
+    def __call__(self, spec: JobSpec, cwd: Path) -> RunResult:
+        with open(self.counter, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        time.sleep(self.seconds)
+        return super().__call__(spec, cwd)
+
+
+def _job_in(args: tuple[str, str, str]) -> tuple[bool, bytes]:
+    cwd, store, counter = Path(args[0]), args[1], Path(args[2])
+    outcome = run_job(spec(), cwd, SlowRunner(counter), environ={"NBRULES_CACHE": store,
+                                                                 "NBRULES_BUILD_ID": cwd.name})
+    return outcome.hit, (cwd / spec().products["data"]).read_bytes()
+
+
+def test_concurrent_jobs_of_one_key_in_three_checkouts_execute_it_once(cwd: Path,
+                                                                     tmp_path: Path) -> None:
+    checkouts = []
+    for name in ("one", "two", "three"):
+        copy = tmp_path / "checkouts" / name
+        shutil.copytree(cwd, copy, ignore=shutil.ignore_patterns("checkouts", ".nbrules"))
+        checkouts.append(copy)
+    counter = tmp_path / "runs.txt"
+    args = [(str(c), str(tmp_path / "shared-store"), str(counter)) for c in checkouts]
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        results = pool.map(_job_in, args)
+    assert len(counter.read_text().splitlines()) == 1
+    assert sorted(hit for hit, _ in results) == [False, True, True]
+    assert len({data for _, data in results}) == 1
+
+
+def _killed_mid_run(cwd: str) -> None:
+    def dies(spec: JobSpec, here: Path) -> RunResult:
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+    run_job(spec(), Path(cwd), dies)
+
+
+def test_the_lease_of_a_killed_job_is_taken_over_without_waiting(cwd: Path) -> None:
+    process = multiprocessing.get_context("fork").Process(target=_killed_mid_run,
+                                                          args=(str(cwd),))
+    process.start()
+    process.join()
+    assert process.exitcode == -signal.SIGKILL
+    assert list((cwd / ".nbrules/cache/leases").iterdir())  # the dead job's lease is left
+    started = time.monotonic()
+    outcome = run_job(spec(), cwd, FakeRunner(), cache=CacheSettings(lease_timeout=3600))
+    assert not outcome.hit and time.monotonic() - started < 60
+    assert not list((cwd / ".nbrules/cache/leases").iterdir())
+
+
+def test_temp_files_a_killed_restore_left_are_removed_by_the_next_job(cwd: Path) -> None:
+    target = cwd / spec().products["data"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    leftover = target.parent / f".{target.name}.0a1b2c3d.nbrules-tmp"
+    leftover.write_text("half")
+    other = target.parent / ".someone-else.txt.0a1b2c3d.nbrules-tmp"
+    other.write_text("not ours")
+    run_job(spec(), cwd, FakeRunner())
+    assert not leftover.exists() and other.exists()
+
+
+def test_a_garbled_manifest_is_reported_as_damaged_not_missing(cwd: Path) -> None:
+    first = run_job(spec(), cwd, FakeRunner())
+    manifest = Store(cwd / ".nbrules/cache").manifest_path(first.key)
+    manifest.chmod(0o644)
+    manifest.write_text('{"format": "nbrules-cache-v1", "key": ')
+    again = run_job(spec(), cwd, FakeRunner())
+    assert again.reason.startswith("cache entry damaged: manifest ")
+    assert "garbled" in again.reason
+    assert run_job(spec(), cwd, FakeRunner()).hit
+
+
+def test_a_symlink_planted_in_the_store_is_never_followed(cwd: Path, tmp_path: Path) -> None:
+    first = run_job(spec(), cwd, FakeRunner())
+    store = Store(cwd / ".nbrules/cache")
+    entry = store.lookup(first.key)
+    assert entry is not None
+    obj = store.object_path(entry.products["data"].object)
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"s" * obj.stat().st_size)
+    obj.chmod(0o644)
+    obj.unlink()
+    obj.symlink_to(secret)
+    (cwd / spec().products["data"]).unlink()
+    again = run_job(spec(), cwd, FakeRunner())
+    assert again.reason == f"cache entry damaged: object {entry.products['data'].object[9:21]} " \
+        "is a symbolic link: refused"
+    assert b"sss" not in (cwd / spec().products["data"]).read_bytes()
+    assert not obj.is_symlink() and secret.exists()
+
+
+def test_files_written_but_not_declared_are_warned_about(cwd: Path) -> None:
+    class Sloppy(FakeRunner):
+        def __call__(self, job: JobSpec, here: Path) -> RunResult:
+            (here / job.results / "extra.csv").write_text("lost after a restore")
+            (here / job.results / "numbers.txt").write_text("1 2 3 4")  # another's product
+            return super().__call__(job, here)
+
+    declared = cwd / ".nbrules/jobs"
+    declared.mkdir(parents=True)
+    write_declared(cwd, "results/s", [spec(), spec(name="make", products={
+        "nb": "results/s/numbers.ipynb", "data": "results/s/numbers.txt"})])
+    outcome = run_job(spec(), cwd, Sloppy())
+    assert outcome.warnings[0] == ("notebooks/square.py: warning: notebook 'square' wrote "
+                                   "results/s/extra.csv during its run, which no product declares")
+    assert len(outcome.warnings) == 2 and outcome.warnings[1].startswith("hint: ")

@@ -75,6 +75,24 @@ def test_dict_and_single_products_stay_relative_to_the_project_folder(tmp_path: 
     assert found["clean-data"].upstream == ("get",)
 
 
+@pytest.mark.parametrize("declared", ["out/parts/", "out/parts", "out/./parts//"])
+def test_a_folder_product_ends_in_a_slash_or_has_no_suffix(tmp_path: Path,
+                                                           declared: str) -> None:
+    files = {**BASIC, "pipeline.yaml": BASIC["pipeline.yaml"].replace(
+        "data: out/get.csv", f"data: {declared}")}
+    found = tasks(project(tmp_path, files))
+    assert found["get"].products == {"nb": "out/get.ipynb", "data": "out/parts/"}
+    spec = job_spec(found["clean-data"], found, Settings(results="."))
+    assert spec.key_inputs == {"get/data": "out/parts"}  # what Snakemake and notebooks see
+
+
+def test_a_grid_folder_product_is_indexed_and_stays_a_folder(tmp_path: Path) -> None:
+    files = {**GRID, "pipeline.yaml": GRID["pipeline.yaml"].replace(
+        "out/[[mode]]/model.tar.gz", "out/[[mode]]/weights")}
+    found = tasks(project(tmp_path, files))
+    assert found["fit-2"].products["model"] == "out/mul/weights-2/"
+
+
 def test_name_defaults_to_the_source_stem_and_name_key_renames(tmp_path: Path) -> None:
     files = {**BASIC, "pipeline.yaml": BASIC["pipeline.yaml"].replace(
         "- source: get.py", "- source: get.py\n    name: load")}
@@ -379,8 +397,8 @@ def test_non_notebook_sources_are_refused(tmp_path: Path, source: str, message: 
      "must end in .ipynb or .html"),
     (BASIC["pipeline.yaml"].replace("product: out/clean.html", "product: ../clean.html"),
      "is outside the project folder"),
-    (BASIC["pipeline.yaml"].replace("data: out/get.csv", "data: out/parts/"),
-     "product out/parts/ is a folder"),
+    (BASIC["pipeline.yaml"].replace("nb: out/get.ipynb", "nb: out/get/"),
+     "must end in .ipynb or .html"),
     (BASIC["pipeline.yaml"].replace("source: get.py", "source: gte.py"),
      "did you mean 'get.py'?"),
     (BASIC["pipeline.yaml"].replace("product: out/clean.html",

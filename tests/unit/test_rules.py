@@ -184,3 +184,16 @@ def test_graph_errors_surface_from_rule_specs(chain: Path) -> None:
         "notebooks/square.py:2: unknown upstream 'make_numbers'\n"
         "hint: did you mean 'make-numbers'?"
     )
+
+
+def test_a_folder_product_is_a_directory_output_and_a_plain_input(chain: Path) -> None:
+    edit(chain / "notebooks" / "make-numbers.py", '"data": "numbers.txt"', '"data": "numbers/"')
+    found = specs(chain)
+    root = found["make-numbers"].job.results
+    assert found["make-numbers"].output["data"] == f"{root}/numbers"
+    assert found["make-numbers"].folders == ("data",)
+    assert f"{root}/numbers" in found["square"].input
+    assert found["square"].job.upstream["make-numbers"]["data"] == f"{root}/numbers"
+    assert found["make-numbers"].job.products["data"] == f"{root}/numbers/"
+    assert found["make-numbers"].job.relative_products["data"] == "numbers/"  # keys apart
+    assert f"{root}/numbers" in all_products(list(found.values()))

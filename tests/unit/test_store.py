@@ -19,6 +19,7 @@ from nbrules.cache.digests import digest_bytes, short
 from nbrules.cache.key import FORMAT, KeyParts, miss_reason
 from nbrules.cache.store import Manifest, Store, store_root
 from nbrules.common.errors import CacheError, DamagedEntry
+from nbrules.common.files import is_temp, remove_temps_of
 
 PARTS = KeyParts(
     code="xxh3-128:" + "c" * 32,
@@ -197,7 +198,8 @@ def test_truncated_object_is_detected_without_verify(store: Store, tmp_path: Pat
     assert caught.value.bad_object == obj
 
 
-def test_corrupt_object_is_detected_with_verify(store: Store, tmp_path: Path) -> None:
+def test_corrupt_object_of_the_right_size_is_never_restored(store: Store,
+                                                             tmp_path: Path) -> None:
     manifest = publish(store, KEY, tmp_path / "a", data=b"value", other=b"fine")
     obj = store.object_path(manifest.products["data"].object)
     obj.chmod(0o644)
@@ -205,20 +207,23 @@ def test_corrupt_object_is_detected_with_verify(store: Store, tmp_path: Path) ->
     target = tmp_path / "t"
     target.write_bytes(b"previous")
     targets = {"data": target, "other": tmp_path / "o"}
-    with pytest.raises(DamagedEntry, match="corrupt"):
-        store.restore(manifest, targets, verify=True)
+    with pytest.raises(DamagedEntry, match="corrupt") as caught:
+        store.restore(manifest, targets)  # verification is always on
+    assert caught.value.bad_object == obj
     assert target.read_bytes() == b"previous"  # nothing replaced, nothing left behind
     assert not (tmp_path / "o").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "store", "t"]
 
 
-def test_unreadable_manifest_is_a_miss_and_dropped(store: Store, tmp_path: Path) -> None:
+def test_garbled_manifest_is_a_damaged_entry_not_a_miss(store: Store, tmp_path: Path) -> None:
     publish(store, KEY, tmp_path / "a", data=b"value")
     path = store.manifest_path(KEY)
     path.chmod(0o644)
     path.write_text("{torn")
-    assert store.lookup(KEY) is None
-    assert not path.exists()
+    with pytest.raises(DamagedEntry, match="garbled"):
+        store.lookup(KEY)
+    store.drop(KEY)
+    assert not path.exists() and store.lookup(KEY) is None
 
 
 # ---------------------------------------------------------------- crashes
@@ -236,12 +241,12 @@ def _die_before_manifest(root: str, folder: str) -> None:
 
 
 def _die_mid_object(root: str, folder: str) -> None:
-    def half_copy(src: Any, dst: Any, *, want_digest: bool) -> None:
+    def half_copy(src: Any, dst: Any) -> None:
         dst.write(src.read(3))
         dst.flush()
         os.kill(os.getpid(), signal.SIGKILL)
 
-    cache._copy = half_copy
+    setattr(cache, "copy_hashed", half_copy)  # noqa: B010 - patched in a forked child
     publish(Store(Path(root)), KEY, Path(folder), data=b"value")
 
 
@@ -360,7 +365,7 @@ def test_gc_spares_young_orphans_and_sweeps_old_temp_files(store: Store) -> None
     orphan.write_bytes(b"orphan")
     temp = store.tmp / "123-leftover"
     temp.write_bytes(b"partial")
-    torn = store.root / "last" / ".abc.json.x1y2.tmp"
+    torn = store.root / "last" / ".abc.json.x1y2.nbrules-tmp"
     torn.write_bytes(b"{")
     assert cache_admin.gc(store).objects == 0 and orphan.exists() and temp.exists()
     assert cache_admin.gc(store, grace=0.0).objects == 1
@@ -385,3 +390,58 @@ def test_manifest_json_round_trips(store: Store, tmp_path: Path) -> None:
     text = store.manifest_path(KEY).read_text()
     assert Manifest.from_json(text) == manifest
     assert json.loads(text)["format"] == FORMAT
+
+
+# ---------------------------------------------------------------- a kill during a restore
+
+
+def _die_mid_restore(root: str, folder: str) -> None:
+    os.environ["NBRULES_FAULT"] = "restore:task"
+    store = Store(Path(root))
+    manifest = store.lookup(KEY)
+    assert manifest is not None
+    store.restore(manifest, {"data": Path(folder) / "data.bin", "nb": Path(folder) / "nb.bin"})
+
+
+def test_kill_during_restore_leaves_only_temps_that_the_next_writer_and_gc_remove(
+    store: Store, tmp_path: Path
+) -> None:
+    publish(store, KEY, tmp_path / "a", data=b"value", nb=b"notebook")
+    results = tmp_path / "results"
+    results.mkdir()
+    process = multiprocessing.get_context("fork").Process(
+        target=_die_mid_restore, args=(str(store.root), str(results)))
+    process.start()
+    process.join()
+    assert process.exitcode == -signal.SIGKILL
+    left = sorted(p.name for p in results.iterdir())
+    assert len(left) == 2 and all(is_temp(name) for name in left)  # no half-written target
+    assert remove_temps_of(results / "data.bin") and len(list(results.iterdir())) == 1
+
+    store.remember_root(results)
+    assert cache_admin.gc(store).temps == 0  # younger than the grace period: spared
+    hour_ago = time.time() - 2 * 3600
+    for path in results.iterdir():
+        os.utime(path, (hour_ago, hour_ago))
+    assert cache_admin.gc(store).temps == 1
+    assert not list(results.iterdir())
+
+
+def test_a_store_without_its_newer_folders_still_opens_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "old-store"
+    (root / "objects").mkdir(parents=True)
+    (root / "manifests").mkdir()
+    real_mkdir = Path.mkdir
+
+    def read_only(self: Path, *args: Any, **kwargs: Any) -> None:
+        if self.exists():
+            return real_mkdir(self, *args, **kwargs)
+        raise OSError(30, "Read-only file system", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", read_only)
+    store = Store.open(root)
+    assert store.lookup(KEY) is None and not (root / "leases").exists()
+    with pytest.raises(OSError):
+        Store.open(tmp_path / "missing")

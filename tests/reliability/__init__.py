@@ -1,0 +1,1 @@
+"""Reliability: crashes, concurrent builds, corruption, full and read-only stores, bad inputs."""
