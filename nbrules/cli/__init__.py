@@ -2,7 +2,8 @@
 
 - ``nbrules run SPEC_FILE`` — one Snakemake job (:mod:`.job`);
 - ``nbrules build`` — build a project folder (:mod:`nbrules.ploomber.build`);
-- ``nbrules cache …`` — inspect and maintain the product cache (:mod:`.cache`).
+- ``nbrules cache …`` — inspect and maintain the product cache (:mod:`.cache`);
+- ``nbrules inject`` / ``nbrules strip`` — the injected cell in notebook sources.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..common.errors import NbrulesError
-from . import cache
+from . import cache, inject, strip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -23,6 +24,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=0)
     run.set_defaults(func=lambda args: _run(args.spec, args.threads))
     cache.add_parser(sub)
+    inject.add_parser(sub)
+    strip.add_parser(sub)
     # Listed for --help only: main() hands `build ...` to nbrules.ploomber.build untouched,
     # since its unknown options go to Snakemake (argparse cannot pass them through).
     sub.add_parser(
