@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         new = with_injected(text, cell.code, cell.source)
         if new != text:
             write_source(cell.source, new)
-        make_product_folders(cell, Path("."))
+        make_product_folders(cell)
         print(f"injected {cell.source} (profile {cell.profile})")
     return 0
 

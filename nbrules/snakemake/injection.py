@@ -44,6 +44,8 @@ class NotebookCell:
     profile: str
     spec: JobSpec
     code: str
+    #: the folder the build runs in; the spec's paths are relative to it
+    root: Path
 
 
 def project_cells(root: Path, profile: str = DEFAULT_PROFILE) -> list[NotebookCell]:
@@ -99,7 +101,8 @@ def _upstreams(task: Task, folder: Path) -> dict[str, Task]:
     """The declarations of ``task``'s upstreams: a notebook's name is its file stem."""
     found: dict[str, Task] = {}
     for name in task.upstream:
-        upstream = read_declaration(folder / f"{name}.py") if name else None
+        path = folder / f"{name}.py"
+        upstream = read_declaration(path) if name and path.is_file() else None
         if upstream is None:
             known = sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("."))
             raise UnknownUpstream(
@@ -116,17 +119,17 @@ def _cell(
     task: Task, tasks: Mapping[str, Task], s: Settings, root: Path, profile: str
 ) -> NotebookCell:
     spec = job_spec(task, tasks, s, notebook_reads(task, tasks))
-    return NotebookCell(task.name, task.source, profile, spec, cell_code(spec, root, profile))
+    return NotebookCell(task.name, task.source, profile, spec, cell_code(spec, root, profile), root)
 
 
-def make_product_folders(cell: NotebookCell, root: Path) -> None:
+def make_product_folders(cell: NotebookCell) -> None:
     """Create the folders of the cell's products, as a build does before it runs a notebook.
 
     With them the notebook run by hand (a script, a Jupyter kernel) can write its
     products where the pipeline would.
     """
     for path in cell.spec.products.values():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (cell.root / path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def cell_code(spec: JobSpec, root: Path, profile: str) -> str:
