@@ -84,6 +84,7 @@ def jupyter_server(
 ) -> Iterator[Server]:
     """Run ``jupyter server`` serving ``root`` until the block ends."""
     port, token = free_port(), secrets.token_hex(16)
+    home.mkdir(parents=True, exist_ok=True)
     log = home / f"server-{port}.log"
     command = [
         executable, "-m", "jupyter_server", "--allow-root", "--ServerApp.ip=127.0.0.1",
