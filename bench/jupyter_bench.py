@@ -48,7 +48,7 @@ def open_seconds(server: Server, path: str) -> float:
     start = time.perf_counter()
     response = requests.get(
         f"{server.url}/api/contents/{path}",
-        params={"content": 1, "type": "notebook"},
+        params={"content": "1", "type": "notebook"},
         headers=server.headers,
         timeout=120,
     )
