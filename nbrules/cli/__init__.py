@@ -3,7 +3,8 @@
 - ``nbrules run SPEC_FILE`` — one Snakemake job (:mod:`.job`);
 - ``nbrules build`` — build a project folder (:mod:`nbrules.ploomber.build`);
 - ``nbrules cache …`` — inspect and maintain the product cache (:mod:`.cache`);
-- ``nbrules inject`` / ``nbrules strip`` — the injected cell in notebook sources.
+- ``nbrules inject`` / ``nbrules strip`` — the injected cell in notebook sources;
+- ``nbrules new DIR`` — a ready project (:mod:`.new`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from ..common.errors import NbrulesError
-from . import cache, inject, strip
+from . import cache, inject, new, strip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
     cache.add_parser(sub)
     inject.add_parser(sub)
     strip.add_parser(sub)
+    new.add_parser(sub)
     # Listed for --help only: main() hands `build ...` to nbrules.ploomber.build untouched,
     # since its unknown options go to Snakemake (argparse cannot pass them through).
     sub.add_parser(

@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 import sys
-import venv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import nbformat
 import pytest
+from conftest import throwaway_venv
 from jupyterlib import Server, isolated_env, jupyter_server
 
 from nbrules.common.notebooks import INJECTED_TAG
@@ -189,9 +189,7 @@ def _injected(manager: NbrulesContentsManager, path: str) -> str:
 def test_the_documented_enable_command_turns_the_extension_on(tmp_path: Path) -> None:
     """``jupyter server extension enable nbrules`` in a fresh environment, then a server."""
     env_dir = tmp_path / "env"
-    venv.create(env_dir, system_site_packages=True, with_pip=True)
-    python = env_dir / "bin" / "python"
-    _see_current_packages(python)
+    python = throwaway_venv(env_dir)
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-q",
          "-e", str(REPO)],
@@ -216,16 +214,3 @@ def test_the_documented_enable_command_turns_the_extension_on(tmp_path: Path) ->
     with jupyter_server(project, home, env=env, executable=str(python)) as server:
         tags = cells_by_tag(server.get(f"{NOTEBOOKS}/clean.py"))
     assert [INJECTED_TAG] in tags
-
-
-def _see_current_packages(python: Path) -> None:
-    """Let a fresh virtualenv import what this interpreter can (offline: nothing to download)."""
-    import site
-
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    dirs = [d for d in site.getsitepackages() if Path(d).is_dir()]
-    lines = "".join(f"import site; site.addsitedir({d!r})\n" for d in dirs)
-    (Path(purelib) / "zz_parent_packages.pth").write_text(lines)
