@@ -92,6 +92,11 @@ def _has_profile(root: Path, profile: str) -> bool:
     return any((folder / "config.yaml").is_file() for folder in candidates)
 
 
+def project_settings(root: Path, profile: str = DEFAULT_PROFILE) -> Settings:
+    """The settings a build of the project in ``root`` with ``profile`` would use."""
+    return _settings(root, profile)[1]
+
+
 def _settings(root: Path, profile: str) -> tuple[ProjectConfig, Settings]:
     project = read_project(root, profile)
     return project, parse_settings(project.config, project.basedir, root, project.files)
@@ -144,4 +149,5 @@ __all__: Sequence[str] = (
     "notebook_cell",
     "project_cells",
     "project_root",
+    "project_settings",
 )
