@@ -116,7 +116,11 @@ def _notebook_items(session: pytest.Session, config: pytest.Config) -> list[pyte
     for cell in cells:
         source = cell.source if cell.source.is_absolute() else root / cell.source
         parent = NotebookFile.from_parent(session, path=source)
-        items.append(NotebookItem.from_parent(parent, name=cell.task, cell=cell, build=build))
+        item = NotebookItem.from_parent(parent, name=cell.task, cell=cell, build=build)
+        # Reported as collected, so "collected N items" counts the notebooks too.
+        report = pytest.CollectReport(parent.nodeid, "passed", None, [item])
+        config.hook.pytest_collectreport(report=report)
+        items.append(item)
     return items
 
 
