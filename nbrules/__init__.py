@@ -38,4 +38,9 @@ def include(workflow: Any) -> None:
     include_rules(workflow)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """For ``jupyter server extension enable nbrules`` (see :mod:`nbrules.jupyter`)."""
+    return [{"module": "nbrules.jupyter"}]
+
+
 __all__ = ["NbrulesError", "__version__", "include", "snakefile"]

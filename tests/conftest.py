@@ -47,6 +47,28 @@ def run_snakemake(
     return done.returncode, done.stdout
 
 
+def throwaway_venv(folder: Path) -> Path:
+    """A fresh virtualenv that also sees this interpreter's packages; its ``python``.
+
+    ``--system-site-packages`` alone would show the base interpreter's packages, not
+    those of a virtualenv running the tests: a ``.pth`` file adds them (offline, so
+    ``pip install --no-deps --no-build-isolation`` into it needs no download).
+    """
+    import site
+    import venv
+
+    venv.create(folder, system_site_packages=True, with_pip=True)
+    python = folder / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    parents = [d for d in site.getsitepackages() if Path(d).is_dir()]
+    lines = "".join(f"import site; site.addsitedir({d!r})\n" for d in parents)
+    (Path(purelib) / "zz_parent_packages.pth").write_text(lines)
+    return python
+
+
 def rules_of(config: object, basedir: Path, tasks: object = None) -> list[Any]:
     """The rule specs ``notebooks.smk`` would declare for ``config`` (no Snakemake run)."""
     from nbrules.snakemake.rules import rules_from_config

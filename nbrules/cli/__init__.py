@@ -4,6 +4,8 @@
 - ``nbrules build`` — build a project folder (:mod:`nbrules.ploomber.build`);
 - ``nbrules cache …`` — inspect and maintain the product cache (:mod:`.cache`);
 - ``nbrules status`` — what the next build will do, and why (:mod:`.status`).
+- ``nbrules inject`` / ``nbrules strip`` — the injected cell in notebook sources;
+- ``nbrules new DIR`` — a ready project (:mod:`.new`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ..common.errors import NbrulesError
-from . import cache, status
+from . import cache, inject, new, status, strip
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,6 +27,9 @@ def parser() -> argparse.ArgumentParser:
     run.set_defaults(func=lambda args: _run(args.spec, args.threads))
     cache.add_parser(sub)
     status.add_parser(sub)
+    inject.add_parser(sub)
+    strip.add_parser(sub)
+    new.add_parser(sub)
     # Listed for --help only: main() hands `build ...` to nbrules.ploomber.build untouched,
     # since its unknown options go to Snakemake (argparse cannot pass them through).
     sub.add_parser(
