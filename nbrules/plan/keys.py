@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from ..cache.code import CodeMemo, CodeSummary, code_summary
 from ..cache.key import KeyParts
 from ..cache.statcache import StatCache
+from ..cache.tables import TableMemo, content_digest
 from ..common.errors import CacheError
 from .interpreter import Interpreter, kernel_interpreter
 from .jobspec import JobSpec
@@ -45,12 +46,20 @@ def spec_code(spec: JobSpec, cwd: Path, memo: CodeMemo | None) -> CodeSummary:
 
 
 def key_parts(
-    spec: JobSpec, cwd: Path, stats: StatCache, memo: CodeMemo | None, packages: bool = False
+    spec: JobSpec,
+    cwd: Path,
+    stats: StatCache,
+    memo: CodeMemo | None,
+    packages: bool = False,
+    tables: TableMemo | None = None,
 ) -> tuple[KeyParts, CodeSummary]:
-    """The job's key parts (and its code summary) from the files as they are now."""
+    """The job's key parts (and its code summary) from the files as they are now.
+
+    A Parquet or Arrow input enters by its table digest (``tables`` memoizes those).
+    """
     code = spec_code(spec, cwd, memo)
     inputs = {
-        name: input_digest(stats, cwd / path, name)
+        name: input_digest(stats, cwd / path, name, tables)
         for name, path in sorted(spec.key_inputs.items())
     }
     versions = None
@@ -60,9 +69,10 @@ def key_parts(
     return spec_key_parts(spec, code.digest, inputs, versions), code
 
 
-def input_digest(stats: StatCache, path: Path, name: str) -> str:
+def input_digest(stats: StatCache, path: Path, name: str, tables: TableMemo | None = None) -> str:
+    """An input's digest in the key: a table digest for a table, else its file digest."""
     try:
-        return stats.digest(path)
+        return content_digest(stats, path, tables)
     except OSError as exc:
         raise CacheError(
             f"cannot read input '{name}': {exc.strerror}",

@@ -25,6 +25,7 @@ from ..cache.digests import short
 from ..cache.key import miss_reason
 from ..cache.statcache import StatCache
 from ..cache.store import ENV_BUILD, Store, store_root
+from ..cache.tables import TableMemo
 from ..common.errors import CacheError, DamagedEntry
 from ..plan.declarations import NB_KEY
 from ..plan.jobspec import JobSpec
@@ -76,7 +77,8 @@ def run_job(
         return _execute(spec, cwd, runner, parts.key, f"cache unavailable ({exc})")
     with StatCache(store.stat_cache_path()) as stats:
         memo = DirectoryMemo(store.root / "normalized")
-        parts, code = key_parts(spec, cwd, stats, memo, options.packages)
+        tables = TableMemo.in_store(store.root)
+        parts, code = key_parts(spec, cwd, stats, memo, options.packages, tables)
         document = parts.document()
         build = env.get(ENV_BUILD) or "manual"
         bypass = _bypass(spec, Force.from_env(env))
