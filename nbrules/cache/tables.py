@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,7 @@ from ..common.files import atomic_write_text
 from ..common.text import canonical_json
 from .digests import ALGORITHM, hex_part
 from .statcache import RACY_NS, StatCache, stat_signature
+from .tablefiles import table_parts
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -236,34 +236,6 @@ def _binary_bytes(array: pa.Array) -> memoryview:
     return memoryview(data)[first:last]
 
 
-# ---------------------------------------------------------------- reading
-
-
-def _batches(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch | pa.Table]]:
-    """The schema and the row batches of a Parquet or Arrow IPC file."""
-    import pyarrow as pa
-
-    with open(path, "rb") as handle:
-        magic = handle.read(6)
-    if magic[:4] == b"PAR1":
-        import pyarrow.parquet as pq
-
-        parquet = pq.ParquetFile(path, memory_map=True)
-        groups = (parquet.read_row_group(i) for i in range(parquet.num_row_groups))
-        return parquet.schema_arrow, groups
-    if magic[:4] == b"FEA1":  # Feather version 1
-        import pyarrow.feather as feather
-
-        table = feather.read_table(path)
-        return table.schema, iter([table])
-    source = pa.memory_map(str(path))
-    if magic == b"ARROW1":
-        reader = pa.ipc.open_file(source)
-        return reader.schema, (reader.get_batch(i) for i in range(reader.num_record_batches))
-    stream = pa.ipc.open_stream(source)
-    return stream.schema, iter(stream)
-
-
 def table_digest(path: Path) -> str:
     """The ``table-v1`` digest of a Parquet or Arrow IPC file (see the module docstring).
 
@@ -272,7 +244,7 @@ def table_digest(path: Path) -> str:
     import pyarrow as pa
 
     try:
-        schema, batches = _batches(path)
+        schema, batches = table_parts(path)
         names = [canonical_type(field.type) for field in schema]
         streams = _Streams()
         rows = 0

@@ -22,10 +22,11 @@ from typing import Any
 
 from ..common.errors import DeclarationError
 from ..common.notebooks import parse_python
+from .checks import Check, parse_checks
 from .memo import DiscoveryMemo, scan_file
 
 NB_KEY = "nb"
-RESERVED = ("upstream", "product", "resources", "cache")
+RESERVED = ("upstream", "product", "resources", "cache", "checks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,8 @@ class Task:
     #: ``cache = False`` in the parameters cell: the notebook reads something no digest
     #: covers (a URL, a database, the clock), so it executes whenever it is scheduled.
     cacheable: bool = True
+    #: ``checks = {...}``: integrity checks on the products (see :mod:`.checks`).
+    checks: tuple[Check, ...] = ()
 
     def line_of(self, name: str) -> int:
         return self.lines.get(name, self.line)
@@ -182,6 +185,9 @@ def task_from_cell(
         line=cell.line,
         lines=cell.lines,
         cacheable=_cacheable(cell, path),
+        checks=parse_checks(
+            cell.values.get("checks"), products, path, cell.lines.get("checks", cell.line)
+        ),
     )
 
 

@@ -14,7 +14,7 @@ import ast
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -22,6 +22,7 @@ from ..cache.digests import digest_text, hex_part
 from ..common.errors import ConfigError, ExecutionError
 from ..common.files import atomic_write_text
 from ..common.text import canonical_json, did_you_mean
+from .checks import Check, check_calls
 from .declarations import NB_KEY, Task
 from .memo import DiscoveryMemo, scan_file
 from .settings import Settings
@@ -53,6 +54,8 @@ class JobSpec:
     results: str
     #: ``False``: never restored from the cache (see ``Task.cacheable``).
     cacheable: bool = True
+    #: Integrity checks run on the products before they are published (``Check.to_json``).
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         # Shallow: the values are JSON data already (asdict's deep copy costs ~1 ms
@@ -73,6 +76,11 @@ class JobSpec:
         if values is not None:
             data["params"] = json.loads(values)
         return cls(**data)
+
+    @property
+    def check_modules(self) -> tuple[str, ...]:
+        """Modules whose functions the checks call (their code enters the code digest)."""
+        return tuple(sorted({c.module for c in map(Check.from_json, self.checks) if c.is_call}))
 
     @property
     def relative_products(self) -> dict[str, str]:
@@ -204,6 +212,8 @@ def job_spec(
                 key_inputs[f"{name}/{key}"] = path
             elif len(paths) == 1:
                 order_inputs.append(path)
+    search = [Path(p) for p in [s.notebooks, *s.pythonpath]]
+    check_calls(task.checks, search, task.source, task.line_of("checks"))
     return JobSpec(
         name=task.name,
         source=str(PurePosixPath(task.source)),
@@ -218,6 +228,7 @@ def job_spec(
         pythonpath=[s.notebooks, *s.pythonpath],
         results=s.results,
         cacheable=task.cacheable,
+        checks=[check.to_json() for check in task.checks],
     )
 
 

@@ -31,6 +31,7 @@ def spec_key_parts(
         kernel=spec.kernel,
         inputs=inputs,
         packages=packages,
+        checks=spec.checks,
     )
 
 
@@ -42,7 +43,8 @@ def interpreter_for(spec: JobSpec) -> Interpreter:
 def spec_code(spec: JobSpec, cwd: Path, memo: CodeMemo | None) -> CodeSummary:
     """The code digest of the notebook of ``spec``, from its files as they are now."""
     search = [cwd / p for p in spec.pythonpath]
-    return code_summary(cwd / spec.source, search, interpreter_for(spec).python, memo)
+    python = interpreter_for(spec).python
+    return code_summary(cwd / spec.source, search, python, memo, spec.check_modules)
 
 
 def key_parts(

@@ -259,6 +259,8 @@ def _tasks(drafts: list[Draft]) -> Iterator[Task]:
             non_literal=draft.cell.non_literal - overridden,
         )
         task = task_from_cell(draft.source, draft.name, cell, draft.product, draft.params)
+        if draft.checks:
+            task = replace(task, checks=(*task.checks, *draft.checks))
         groups = {name: group for name, group in upstream.items() if group is not None}
         yield replace(task, groups=groups) if groups else task
 

@@ -116,7 +116,7 @@ def rule_specs(
     for task in pipeline:
         reads = notebook_reads(task, pipeline.tasks, discovered)
         spec = job_spec(task, pipeline.tasks, s, reads)
-        code = code_summary(Path(spec.source), search, python, memo).digest
+        code = code_summary(Path(spec.source), search, python, memo, spec.check_modules).digest
         own = s.task(task.name)
         needs = rule_resources(task, own.resources)
         for warning in needs.warnings:
