@@ -131,7 +131,8 @@ def _check_upstream(by_name: Mapping[str, Task]) -> None:
 def _check_products(by_name: Mapping[str, Task]) -> None:
     owners: dict[str, Task] = {}
     for task in by_name.values():
-        for key, path in task.products.items():
+        rendered = {} if task.rendered is None else {"nb (its HTML rendering)": task.rendered}
+        for key, path in {**task.products, **rendered}.items():
             if "{" in path or "}" in path:
                 raise GraphError(
                     f"product '{key}' path {path!r} contains '{{' or '}}'",

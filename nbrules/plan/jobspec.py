@@ -25,6 +25,7 @@ from ..common.text import canonical_json, did_you_mean
 from .checks import Check, check_calls
 from .declarations import NB_KEY, Task
 from .memo import DiscoveryMemo, scan_file
+from .report import RENDERED
 from .settings import Settings
 
 #: Job spec files, relative to the working directory; named by their content digest.
@@ -187,6 +188,15 @@ def product_paths(task: Task, s: Settings) -> dict[str, str]:
     return {k: str(root / PurePosixPath(v)) for k, v in task.products.items()}
 
 
+def job_products(task: Task, s: Settings) -> dict[str, str]:
+    """What the job writes under the output root: the products, and the HTML rendering
+    of the executed notebook when the report shows it (``report.RENDERED``)."""
+    paths = product_paths(task, s)
+    if task.rendered is not None:
+        paths[RENDERED] = str(PurePosixPath(s.results) / PurePosixPath(task.rendered))
+    return paths
+
+
 def job_spec(
     task: Task, tasks: Mapping[str, Task], s: Settings, reads_nb: frozenset[str] = frozenset()
 ) -> JobSpec:
@@ -217,7 +227,7 @@ def job_spec(
     return JobSpec(
         name=task.name,
         source=str(PurePosixPath(task.source)),
-        products=product_paths(task, s),
+        products=job_products(task, s),
         single=task.single,
         upstream=injected,
         key_inputs=key_inputs,

@@ -90,6 +90,16 @@ def rules_for(workflow: Any, config: Mapping[str, Any]) -> list[RuleSpec]:
     return specs
 
 
+def outputs(rule: RuleSpec) -> dict[str, Any]:
+    """A rule's outputs, those of the report flagged with Snakemake's ``report()``."""
+    from snakemake.io import report
+
+    flagged: dict[str, Any] = dict(rule.output)
+    for name, flag in rule.report.items():
+        flagged[name] = report(rule.output[name], caption=flag.caption, category=flag.category)
+    return flagged
+
+
 def forced(workflow: Any, specs: Sequence[RuleSpec], cwd: Path) -> Force:
     """The notebooks ``--forceall``, ``--forcerun`` and ``-f``/``--force`` name."""
     everything, named = requested_force()
@@ -116,4 +126,4 @@ def config_files(workflow: Any) -> list[Path]:
     return [f for f in every if f not in cli] + cli
 
 
-__all__ = ["SNAKEFILE", "RuleSpec", "all_products", "include", "rules_for"]
+__all__ = ["SNAKEFILE", "RuleSpec", "all_products", "include", "outputs", "rules_for"]

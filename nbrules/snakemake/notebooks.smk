@@ -24,7 +24,7 @@ for _nbr in _NBRULES:
         input:
             _nbr.input,
         output:
-            **_nbr.output,
+            **_nbrules.outputs(_nbr),
         log:
             _nbr.log,
         params:
