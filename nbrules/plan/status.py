@@ -200,8 +200,11 @@ def _reasons(
     for upstream, names in changed.items():
         how = "restores" if upstream in known and known[upstream].state == RESTORE else "changed"
         reasons.append(f"input changed: {', '.join(names)} (upstream '{upstream}' {how})")
-    if parts.document().get("kernel") != last.get("kernel"):
+    document = parts.document()
+    if document.get("kernel") != last.get("kernel"):
         reasons.append(f"kernel changed: {last.get('kernel')} → {spec.kernel}")
+    if document.get("checks") != last.get("checks"):
+        reasons.append("checks changed")
     return reasons
 
 

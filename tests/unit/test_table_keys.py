@@ -110,3 +110,16 @@ def _code(rule: RuleSpec, root: Path):  # type: ignore[no-untyped-def]
     from nbrules.plan.keys import spec_code
 
     return spec_code(rule.job, root, None)
+
+
+def test_status_says_when_a_notebooks_checks_changed(project: Path) -> None:
+    source = project / "notebooks" / "make-table.py"
+    text = source.read_text()
+    declared = 'row_group_size = 1000\nchecks = {"data": {"rows": [1, None]}}\n'
+    source.write_text(text.replace("row_group_size = 1000\n", declared))
+    build(project, rules(project), TableRunner())
+    source.write_text(source.read_text().replace("[1, None]", "[2, None]"))
+    specs = rules(project)
+    found = {s.name: s for s in statuses([(r.job, _code(r, project)) for r in specs], project)}
+    assert found["make-table"].state == "execute"
+    assert "checks changed" in found["make-table"].reasons
