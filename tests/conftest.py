@@ -74,3 +74,29 @@ def rules_of(config: object, basedir: Path, tasks: object = None) -> list[Any]:
     from nbrules.snakemake.rules import rules_from_config
 
     return rules_from_config(config, basedir, tasks)[1]  # type: ignore[arg-type]
+
+
+#: Chromium's flags that work on a machine with no network and no display (as root).
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+
+
+def chromium() -> str:
+    """Debian's Chromium for browser tests: skipped where absent, but a failure in CI."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    reason = "no chromium on PATH (apt-get install chromium)" if found is None else ""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "playwright is not installed (pip install -e '.[test]')"
+    if not reason:
+        return str(found)
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        import pytest
+
+        pytest.fail(f"browser tests must run in CI, but {reason}", pytrace=False)
+    import pytest
+
+    pytest.skip(reason)

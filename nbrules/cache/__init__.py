@@ -2,6 +2,8 @@
 
 - :mod:`.digests`: xxh3-128 digests of bytes, files, streams and folder trees;
 - :mod:`.statcache`: ``stat`` signature → digest (on this host, never in the store);
+- :mod:`.tables`: table digests of Parquet/Arrow files (their rows, not their bytes),
+  memoized by file digest; :mod:`.tablefiles` reads those files;
 - :mod:`.code`: the normalized code digest of a notebook and the local modules it imports;
 - :mod:`.key`: the canonical key document and miss reasons;
 - :mod:`.manifest`: cache entries as JSON, read strictly;

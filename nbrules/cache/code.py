@@ -229,14 +229,19 @@ class CodeSummary:
 
 
 def code_summary(
-    path: Path, search: Sequence[Path], python: str, memo: CodeMemo | None = None
+    path: Path,
+    search: Sequence[Path],
+    python: str,
+    memo: CodeMemo | None = None,
+    also: Iterable[str] = (),
 ) -> CodeSummary:
     """Code digest of a notebook: its code, the local modules it imports, ``python``.
 
-    ``python`` is the ``major.minor`` version of the interpreter that runs it.
+    ``python`` is the ``major.minor`` version of the interpreter that runs it;
+    ``also``: more modules its products depend on, as if imported (its checks').
     """
     notebook = notebook_summary(path, memo)
-    modules = local_modules(notebook.imports, search, memo)
+    modules = local_modules([*notebook.imports, *also], search, memo)
     hasher = xxhash.xxh3_128()
     hasher.update(f"nbrules-code-v{FORMAT_VERSION}\0python{python}\0".encode())
     hasher.update(notebook.normalized.encode())

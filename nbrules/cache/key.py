@@ -6,18 +6,25 @@ JSON document (:func:`nbrules.common.text.canonical_json`)::
     {"algorithm": "xxh3-128",                        # of every digest in the key
      "code": "xxh3-128:…",                           # cache.code.code_summary
      "format": "nbrules-cache-v1",                   # this encoding's version
-     "inputs": {"get-data/flights": "xxh3-128:…"},   # content of the key inputs
+     "inputs": {"get-data/flights": "table-v1:xxh3-128:…",  # content of the key inputs
+                "fit-model/model": "xxh3-128:…"},
      "kernel": "python3",
      "packages": {"pandas": "2.2.1"},                # only with cache_packages: true
      "params": {"sample_frac": 0.01},                # resolved values
      "products": {"data": "clean.parquet", "nb": "clean.ipynb"},  # under the root
-     "single": false}
+     "single": false,
+     "checks": [{"check": "rows", "product": "data", "settings": [1, null]}]}
 
 ``code`` covers the notebook's normalized code, the project-local modules it
 imports and the Python minor version of the interpreter that runs it. Product
 paths are relative to the output root, so another profile root or checkout folder
 still hits. Executed notebooks of upstreams enter ``inputs`` only when the code
-reads ``upstream[name]["nb"]``. Parameter values are plain JSON except where JSON
+reads ``upstream[name]["nb"]``. An input is its file digest (``xxh3-128:<hex>``), or for a
+Parquet or Arrow table its *table digest* (``table-v1:xxh3-128:<hex>``, the table's
+content in a canonical form: :mod:`nbrules.cache.tables`); the tag tells the two
+kinds apart. ``checks`` (only when the notebook declares any) are its integrity
+checks with their settings; the code of the functions they call is in ``code``.
+Parameter values are plain JSON except where JSON
 would merge two distinct literals: ``{"$tuple": [...]}``, ``{"$set": [...]}``,
 ``{"$dict": [[k, v], ...]}`` (non-string keys), ``{"$bytes": "<hex>"}``,
 ``{"$repr": "..."}``. Any change to this encoding changes ``FORMAT``.
@@ -28,7 +35,7 @@ This module knows nothing of jobs or notebooks: the plan layer maps a job onto
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +76,7 @@ class KeyParts:
     kernel: str
     inputs: Mapping[str, str]
     packages: Mapping[str, str] | None = None
+    checks: Sequence[Mapping[str, Any]] = ()
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -83,6 +91,8 @@ class KeyParts:
         }
         if self.packages is not None:
             doc["packages"] = dict(self.packages)
+        if self.checks:
+            doc["checks"] = [canonical_value(dict(check)) for check in self.checks]
         return doc
 
     def canonical(self) -> bytes:
@@ -99,6 +109,7 @@ _SCALARS = (
     ("code", "code changed"),
     ("kernel", "kernel changed"),
     ("single", "product shape changed"),
+    ("checks", "checks changed"),
 )
 _MAPPINGS = (
     ("params", "params changed"),

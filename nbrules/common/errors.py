@@ -16,7 +16,8 @@ The tree::
     │   └── DuplicateName        two notebooks share a name (or a rule name)
     ├── ConfigError              config / profile / pipeline.yaml values are invalid
     ├── ExecutionError           a notebook failed while running (carries the
-    │                            exception's name, value and traceback)
+    │   │                        exception's name, value and traceback)
+    │   └── CheckFailed          an integrity check failed on a product it wrote
     └── CacheError               the product cache is unusable
         └── DamagedEntry         a cache entry's manifest or object is damaged
 """
@@ -105,6 +106,26 @@ class ExecutionError(NbrulesError):
         self.evalue = evalue
         self.traceback = traceback
         super().__init__(message, path=path, line=line, hint=hint)
+
+
+class CheckFailed(ExecutionError):
+    """An integrity check failed on a product the notebook wrote (nothing is published).
+
+    ``check`` is its name (``rows``, … or ``module:function``); ``product`` the key.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        hint: str | None = None,
+        check: str = "",
+        product: str = "",
+    ) -> None:
+        self.check = check
+        self.product = product
+        super().__init__(message, path=path, hint=hint)
 
 
 class CacheError(NbrulesError):

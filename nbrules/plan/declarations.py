@@ -28,10 +28,12 @@ from typing import Any
 
 from ..common.errors import DeclarationError
 from ..common.notebooks import parse_python
+from .checks import Check, parse_checks
 from .memo import DiscoveryMemo, scan_file
+from .report import NB_KEY as NB_KEY
+from .report import parse_report, rendered_path
 
-NB_KEY = "nb"
-RESERVED = ("upstream", "product", "resources", "cache")
+RESERVED = ("upstream", "product", "resources", "cache", "checks", "report")
 FOLDER_MARK = "/"
 
 
@@ -70,6 +72,10 @@ class Task:
     #: ``cache = False`` in the parameters cell: the notebook reads something no digest
     #: covers (a URL, a database, the clock), so it executes whenever it is scheduled.
     cacheable: bool = True
+    #: ``checks = {...}``: integrity checks on the products (see :mod:`.checks`).
+    checks: tuple[Check, ...] = ()
+    #: Product key → caption of what goes in Snakemake's report (see :mod:`.report`).
+    report: Mapping[str, str] = field(default_factory=lambda: {NB_KEY: ""})
 
     def line_of(self, name: str) -> int:
         return self.lines.get(name, self.line)
@@ -77,6 +83,11 @@ class Task:
     @property
     def notebook_product(self) -> str | None:
         return self.products.get(NB_KEY)
+
+    @property
+    def rendered(self) -> str | None:
+        """The HTML rendering of the executed notebook, for the report (or ``None``)."""
+        return rendered_path(self.name, self.products, self.report)
 
     @property
     def data_products(self) -> dict[str, str]:
@@ -161,11 +172,13 @@ def task_from_cell(
     cell: ParametersCell,
     product: Any = None,
     params: Mapping[str, Any] | None = None,
+    report_notebook: bool = True,
 ) -> Task:
     """Validate a parameters cell's declarations into a :class:`Task`.
 
     ``product`` and ``params`` let another front end (``pipeline.yaml``) supply
-    values the notebook leaves as ``None``.
+    values the notebook leaves as ``None``; ``report_notebook``: whether the executed
+    notebook is in the report unless ``report`` says otherwise.
     """
     for key in RESERVED:
         if key in cell.non_literal:
@@ -199,6 +212,16 @@ def task_from_cell(
         line=cell.line,
         lines=cell.lines,
         cacheable=_cacheable(cell, path),
+        checks=parse_checks(
+            cell.values.get("checks"), products, path, cell.lines.get("checks", cell.line)
+        ),
+        report=parse_report(
+            cell.values.get("report"),
+            products,
+            path,
+            cell.lines.get("report", cell.line),
+            report_notebook,
+        ),
     )
 
 

@@ -149,7 +149,8 @@ def _check_paths(by_name: Mapping[str, Task]) -> dict[str, tuple[Task, bool]]:
     """Every product path (normalised) → (its task, whether it is a folder)."""
     owners: dict[str, tuple[Task, bool]] = {}
     for task in by_name.values():
-        for key, path in task.products.items():
+        rendered = {} if task.rendered is None else {"nb (its HTML rendering)": task.rendered}
+        for key, path in {**task.products, **rendered}.items():
             if "{" in path or "}" in path:
                 raise GraphError(
                     f"product '{key}' path {path!r} contains '{{' or '}}'",

@@ -16,6 +16,7 @@ from ..common.errors import ExecutionError
 from ..common.notebooks import INJECTED_TAG, is_injected, parameters_cell_index
 from .declarations import NB_KEY
 from .jobspec import JobSpec
+from .report import RENDERED
 
 if TYPE_CHECKING:
     import nbformat
@@ -29,7 +30,7 @@ def injected_source(spec: JobSpec, cwd: Path) -> str:
             return {k: absolute(v) for k, v in value.items()}
         return str((cwd / value).resolve())
 
-    products = absolute(spec.products)
+    products = absolute({k: v for k, v in spec.products.items() if k != RENDERED})
     lines = [
         "# Parameters injected by nbrules",
         f"upstream = {absolute(spec.upstream)!r}",

@@ -15,7 +15,7 @@ import contextlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -23,8 +23,10 @@ from ..cache.digests import digest_text, hex_part
 from ..common.errors import ConfigError, ExecutionError
 from ..common.files import atomic_write_text
 from ..common.text import canonical_json, did_you_mean
+from .checks import Check, check_calls
 from .declarations import NB_KEY, Task, is_folder, plain
 from .memo import DiscoveryMemo, scan_file
+from .report import RENDERED
 from .settings import Settings
 
 #: Job spec files, relative to the working directory; named by their content digest.
@@ -54,6 +56,8 @@ class JobSpec:
     results: str
     #: ``False``: never restored from the cache (see ``Task.cacheable``).
     cacheable: bool = True
+    #: Integrity checks run on the products before they are published (``Check.to_json``).
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json_dict(self) -> dict[str, Any]:
         # Shallow: the values are JSON data already (asdict's deep copy costs ~1 ms
@@ -74,6 +78,11 @@ class JobSpec:
         if values is not None:
             data["params"] = json.loads(values)
         return cls(**data)
+
+    @property
+    def check_modules(self) -> tuple[str, ...]:
+        """Modules whose functions the checks call (their code enters the code digest)."""
+        return tuple(sorted({c.module for c in map(Check.from_json, self.checks) if c.is_call}))
 
     @property
     def relative_products(self) -> dict[str, str]:
@@ -230,6 +239,15 @@ def product_paths(task: Task, s: Settings) -> dict[str, str]:
     }
 
 
+def job_products(task: Task, s: Settings) -> dict[str, str]:
+    """What the job writes under the output root: the products, and the HTML rendering
+    of the executed notebook when the report shows it (``report.RENDERED``)."""
+    paths = product_paths(task, s)
+    if task.rendered is not None:
+        paths[RENDERED] = str(PurePosixPath(s.results) / PurePosixPath(task.rendered))
+    return paths
+
+
 def job_spec(
     task: Task, tasks: Mapping[str, Task], s: Settings, reads_nb: frozenset[str] = frozenset()
 ) -> JobSpec:
@@ -255,10 +273,12 @@ def job_spec(
                 key_inputs[f"{name}/{key}"] = path
             elif len(paths) == 1:
                 order_inputs.append(path)
+    search = [Path(p) for p in [s.notebooks, *s.pythonpath]]
+    check_calls(task.checks, search, task.source, task.line_of("checks"))
     return JobSpec(
         name=task.name,
         source=str(PurePosixPath(task.source)),
-        products=product_paths(task, s),
+        products=job_products(task, s),
         single=task.single,
         upstream=injected,
         key_inputs=key_inputs,
@@ -269,6 +289,7 @@ def job_spec(
         pythonpath=[s.notebooks, *s.pythonpath],
         results=s.results,
         cacheable=task.cacheable,
+        checks=[check.to_json() for check in task.checks],
     )
 
 

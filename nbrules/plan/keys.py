@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from ..cache.code import CodeMemo, CodeSummary, code_summary
 from ..cache.key import KeyParts
 from ..cache.statcache import StatCache
+from ..cache.tables import TableMemo, content_digest
 from ..cache.trees import path_digest
 from ..common.errors import CacheError
 from .interpreter import Interpreter, kernel_interpreter
@@ -31,6 +32,7 @@ def spec_key_parts(
         kernel=spec.kernel,
         inputs=inputs,
         packages=packages,
+        checks=spec.checks,
     )
 
 
@@ -42,16 +44,25 @@ def interpreter_for(spec: JobSpec) -> Interpreter:
 def spec_code(spec: JobSpec, cwd: Path, memo: CodeMemo | None) -> CodeSummary:
     """The code digest of the notebook of ``spec``, from its files as they are now."""
     search = [cwd / p for p in spec.pythonpath]
-    return code_summary(cwd / spec.source, search, interpreter_for(spec).python, memo)
+    python = interpreter_for(spec).python
+    return code_summary(cwd / spec.source, search, python, memo, spec.check_modules)
 
 
 def key_parts(
-    spec: JobSpec, cwd: Path, stats: StatCache, memo: CodeMemo | None, packages: bool = False
+    spec: JobSpec,
+    cwd: Path,
+    stats: StatCache,
+    memo: CodeMemo | None,
+    packages: bool = False,
+    tables: TableMemo | None = None,
 ) -> tuple[KeyParts, CodeSummary]:
-    """The job's key parts (and its code summary) from the files as they are now."""
+    """The job's key parts (and its code summary) from the files as they are now.
+
+    A Parquet or Arrow input enters by its table digest (``tables`` memoizes those).
+    """
     code = spec_code(spec, cwd, memo)
     inputs = {
-        name: input_digest(stats, cwd / path, name)
+        name: input_digest(stats, cwd / path, name, tables)
         for name, path in sorted(spec.key_inputs.items())
     }
     versions = None
@@ -61,10 +72,13 @@ def key_parts(
     return spec_key_parts(spec, code.digest, inputs, versions), code
 
 
-def input_digest(stats: StatCache, path: Path, name: str) -> str:
-    """The content digest of a key input: a file's, or a folder product's tree digest."""
+def input_digest(stats: StatCache, path: Path, name: str, tables: TableMemo | None = None) -> str:
+    """An input's digest in the key: a folder's tree digest, a table's table digest, else
+    its file digest."""
     try:
-        return path_digest(path, stats.digest)
+        if path.is_dir():
+            return path_digest(path, stats.digest)
+        return content_digest(stats, path, tables)
     except OSError as exc:
         raise CacheError(
             f"cannot read input '{name}': {exc.strerror}",

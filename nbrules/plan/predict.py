@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..cache.statcache import StatCache
 from ..cache.store import Manifest, Store, store_root
+from ..cache.tables import TableMemo, is_table_path
 from ..cache.trees import path_digest
 from ..common.errors import DamagedEntry
 from .jobspec import JobSpec
@@ -58,7 +59,7 @@ def predicted_hits(
         for spec, code in jobs:
             if not spec.cacheable or force.covers(spec.name):
                 continue  # it executes: neither it nor its downstream is certain
-            inputs = _known_inputs(spec, hits, cwd, stats)
+            inputs = _known_inputs(spec, hits, cwd, stats, TableMemo.in_store(root))
             if inputs is None:
                 continue
             key = spec_key_parts(spec, code, inputs).key
@@ -72,9 +73,13 @@ def predicted_hits(
 
 
 def _known_inputs(
-    spec: JobSpec, hits: Mapping[str, Manifest], cwd: Path, stats: StatCache
+    spec: JobSpec, hits: Mapping[str, Manifest], cwd: Path, stats: StatCache, tables: TableMemo
 ) -> dict[str, str] | None:
-    """The key's input digests, or ``None`` if one is not certain yet."""
+    """The key's input digests, or ``None`` if one is not certain yet.
+
+    A table input enters by its table digest, known here only if memoized (no table is
+    decoded while Snakemake parses).
+    """
     inputs: dict[str, str] = {}
     for name, path in sorted(spec.key_inputs.items()):
         upstream, _, product = name.partition("/")
@@ -88,5 +93,8 @@ def _known_inputs(
                 return None  # Snakemake may keep these bytes rather than restore
         except OSError:
             return None
-        inputs[name] = entry.object
+        digest = tables.get(entry.object) if is_table_path(path) else entry.object
+        if digest is None:
+            return None
+        inputs[name] = digest
     return inputs

@@ -15,8 +15,9 @@ The reasons compare the current key with the task's last key document in the sto
 (written by every job): the changed code as a short diff of the normalized lines
 (comments and blank lines dropped) with ``.py`` line numbers, the local module that
 changed, parameters old → new, the inputs that changed and the upstream behind them,
-missing products. Nothing is executed or written: files are read, digests come from
-the stat cache, manifests are read without being repaired.
+missing products. Nothing is executed and nothing of the build is written: files are
+read, digests come from the stat cache (tables' from the table memo, see
+:mod:`nbrules.cache.tables`), manifests are read without being repaired.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..cache.code import CodeSummary
 from ..cache.key import KeyParts, canonical_value
 from ..cache.statcache import StatCache
 from ..cache.store import Manifest, Store, store_root
+from ..cache.tables import TableMemo, content_digest, is_table_path, object_table_digest
 from ..common.notebooks import cell_lines, is_injected, read_notebook
 from .jobspec import JobSpec
 from .keys import spec_key_parts
@@ -103,7 +105,7 @@ def _one(
         reasons += _code_reasons(code, last, store, cwd, spec.source)
         reasons += _param_reasons(spec, last)
         return Status(spec.name, EXECUTE, tuple(reasons)), _Known(EXECUTE, None)
-    inputs = _inputs(spec, known, stats, cwd)
+    inputs = _inputs(spec, known, stats, cwd, store)
     parts = spec_key_parts(spec, code.digest, inputs)
     manifest = _peek(store, parts.key) if spec.cacheable else None
     missing = [name for name, path in spec.products.items() if not (cwd / path).exists()]
@@ -128,19 +130,26 @@ def _one(
 
 
 def _inputs(
-    spec: JobSpec, known: Mapping[str, _Known], stats: StatCache, cwd: Path
+    spec: JobSpec, known: Mapping[str, _Known], stats: StatCache, cwd: Path, store: Store
 ) -> dict[str, str]:
-    """Input digests: a restoring upstream's cached objects, else the files on disk."""
+    """Input digests: a restoring upstream's cached objects, else the files on disk.
+
+    Tables enter by their table digest, as in the job (memoized by file digest).
+    """
+    tables = TableMemo.in_store(store.root)
     inputs: dict[str, str] = {}
     for name, path in sorted(spec.key_inputs.items()):
         upstream, _, product = name.partition("/")
         manifest = known[upstream].manifest
         entry = manifest.products.get(product) if manifest is not None else None
         if known[upstream].state == RESTORE and entry is not None:
-            inputs[name] = entry.object
+            table = None
+            if is_table_path(path):
+                table = object_table_digest(store.object_path(entry.object), entry.object, tables)
+            inputs[name] = table or entry.object
             continue
         try:
-            inputs[name] = stats.digest(cwd / path)
+            inputs[name] = content_digest(stats, cwd / path, tables)
         except OSError:
             inputs[name] = "missing"
     return inputs
@@ -191,8 +200,11 @@ def _reasons(
     for upstream, names in changed.items():
         how = "restores" if upstream in known and known[upstream].state == RESTORE else "changed"
         reasons.append(f"input changed: {', '.join(names)} (upstream '{upstream}' {how})")
-    if parts.document().get("kernel") != last.get("kernel"):
+    document = parts.document()
+    if document.get("kernel") != last.get("kernel"):
         reasons.append(f"kernel changed: {last.get('kernel')} → {spec.kernel}")
+    if document.get("checks") != last.get("checks"):
+        reasons.append("checks changed")
     return reasons
 
 

@@ -53,7 +53,8 @@ from .env import Context, load_env
 ENV_VAR = "NBRULES_BUILD"
 SNAKEFILE = Path(__file__).with_name("build.smk")
 LOGS = ".nbrules/logs"
-_FAILURE = re.compile(r"^nbrules: (\S+:\d+: .*)$", re.MULTILINE)
+#: ``path:line: error``, or ``notebook.py: error`` (a failed integrity check).
+_FAILURE = re.compile(r"^nbrules: (\S+(?::\d+|\.py): .*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)

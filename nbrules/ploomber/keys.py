@@ -24,6 +24,7 @@ HONOURED_TASK = (
     "class",
     "product_class",
     "nb_product_key",
+    "on_finish",
 )
 HOOKS = "hooks are not run: put that code in a notebook (a downstream task if it needs products)"
 SERIALIZERS = "serializers apply to Python-function tasks, which nbrules does not run"
@@ -47,7 +48,6 @@ WARNED_TASK = {
     "nbconvert_export_kwargs": _NB_OUT,
     "local_execution": "kernels always run in the project folder (where pipeline.yaml is)",
     "on_render": HOOKS,
-    "on_finish": HOOKS,
     "on_failure": HOOKS,
     "serializer": SERIALIZERS,
     "unserializer": SERIALIZERS,

@@ -258,7 +258,12 @@ def _tasks(drafts: list[Draft]) -> Iterator[Task]:
             values={**draft.cell.values, "upstream": list(upstream)},
             non_literal=draft.cell.non_literal - overridden,
         )
-        task = task_from_cell(draft.source, draft.name, cell, draft.product, draft.params)
+        # No HTML rendering unless asked for: products land exactly where Ploomber puts them.
+        task = task_from_cell(
+            draft.source, draft.name, cell, draft.product, draft.params, report_notebook=False
+        )
+        if draft.checks:
+            task = replace(task, checks=(*task.checks, *draft.checks))
         groups = {name: group for name, group in upstream.items() if group is not None}
         yield replace(task, groups=groups) if groups else task
 

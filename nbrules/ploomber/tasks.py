@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -24,6 +24,7 @@ from ..common.errors import ConfigError, DeclarationError
 from ..common.files import normal, relative_if_inside
 from ..common.text import did_you_mean
 from ..common.yaml import YamlMap, line_of
+from ..plan.checks import Check, call_target
 from ..plan.declarations import NB_KEY, ParametersCell, read_parameters_cell
 from .keys import HONOURED_TASK, WARNED_TASK, Warnings, check_keys
 
@@ -71,6 +72,8 @@ class Draft:
     upstream: tuple[str, ...] | None
     where: Path
     line: int
+    #: ``on_finish``: a check on the whole task, called as Ploomber calls its hook.
+    checks: tuple[Check, ...] = ()
 
 
 def entry_drafts(
@@ -95,11 +98,30 @@ def entry_drafts(
     params = _params(entry.get("params"), where, line_of(entry, "params"), root, warnings)
     rel_source = relative_if_inside(source, root)
     if "grid" in entry:
-        return _grid_drafts(entry, rel_source, cell, product, params, upstream, where)
-    name = str(entry.get("name") or source.stem)
-    return [
-        Draft(name, rel_source, cell, product, params, upstream, where, line_of(entry, "source"))
-    ]
+        drafts = _grid_drafts(entry, rel_source, cell, product, params, upstream, where)
+    else:
+        name = str(entry.get("name") or source.stem)
+        line = line_of(entry, "source")
+        drafts = [Draft(name, rel_source, cell, product, params, upstream, where, line)]
+    hooks = _on_finish(entry, where)
+    return [replace(draft, checks=hooks) for draft in drafts] if hooks else drafts
+
+
+def _on_finish(entry: Mapping[str, Any], where: Path) -> tuple[Check, ...]:
+    """Ploomber's ``on_finish: module.function``: a check on the task's products."""
+    value = entry.get("on_finish")
+    if value is None:
+        return ()
+    line = line_of(entry, "on_finish")
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"on_finish: {value!r} is not supported; name one function",
+            path=where,
+            line=line,
+            hint="on_finish: integration_tests.check_clean  (it may take product, params, "
+            "upstream)",
+        )
+    return (Check(None, call_target(value, where, line)),)
 
 
 def _source(entry: Mapping[str, Any], where: Path, base: Path, root: Path) -> Path:

@@ -24,6 +24,8 @@ from ..engines import CellFailure, Engine, EngineRequest, KernelFailure, get_eng
 from ..plan.declarations import NB_KEY
 from ..plan.inject import inject, injected_source
 from ..plan.jobspec import JobSpec
+from ..plan.report import RENDERED
+from .checks import run_checks
 
 if TYPE_CHECKING:
     import nbformat
@@ -94,8 +96,28 @@ def run(
     seconds = time.perf_counter() - start
     executed = products.get(NB_KEY) or executed_notebook_path(spec, cwd)
     write_notebook(nb, executed)
+    if RENDERED in products:  # the executed notebook as HTML, for Snakemake's report
+        write_notebook(nb, products[RENDERED])
     _check_products(spec, products)
+    if spec.checks:
+        _run_checks(spec, cwd, request.env, nb, [*products.values(), executed])
     return RunResult(seconds, executed)
+
+
+def _run_checks(
+    spec: JobSpec,
+    cwd: Path,
+    env: Mapping[str, str],
+    nb: nbformat.NotebookNode,
+    written: Iterable[Path],
+) -> None:
+    """The integrity checks; on a failure nothing written stays, the notebook is kept aside."""
+    try:
+        run_checks(spec, cwd, env)
+    except BaseException:
+        _remove(written)
+        write_notebook(nb, failed_notebook_path(spec, cwd))
+        raise
 
 
 def kernel_env(

@@ -33,6 +33,7 @@ from ..cache.lease import Holder, Lease, acquire_or_wait
 from ..cache.manifest import Manifest
 from ..cache.statcache import StatCache
 from ..cache.store import ENV_BUILD, Store, store_root
+from ..cache.tables import TableMemo
 from ..common.errors import CacheError, DamagedEntry
 from ..common.files import remove_temps_of
 from ..plan.declarations import NB_KEY
@@ -123,7 +124,10 @@ class _Job:
     def run(self, bypass: str = "") -> Outcome:
         """Restore, or execute and publish; ``bypass``: why the cache must not serve it."""
         memo = DirectoryMemo(self.cache.root / "normalized")
-        parts, code = key_parts(self.spec, self.cwd, self.stats, memo, self.options.packages)
+        tables = TableMemo.in_store(self.cache.root)
+        parts, code = key_parts(
+            self.spec, self.cwd, self.stats, memo, self.options.packages, tables
+        )
         document = parts.document()
         self._remember_roots()
         if bypass:

@@ -93,6 +93,20 @@ def rules_for(workflow: Any, config: Mapping[str, Any]) -> list[RuleSpec]:
     return specs
 
 
+def outputs(rule: RuleSpec) -> dict[str, Any]:
+    """A rule's outputs: folders as Snakemake's ``directory()``, those of the report
+    flagged with ``report()``."""
+    from snakemake.io import directory, report
+
+    flagged: dict[str, Any] = {
+        name: directory(path) if name in rule.folders else path
+        for name, path in rule.output.items()
+    }
+    for name, flag in rule.report.items():
+        flagged[name] = report(flagged[name], caption=flag.caption, category=flag.category)
+    return flagged
+
+
 def forced(workflow: Any, specs: Sequence[RuleSpec], cwd: Path) -> Force:
     """The notebooks ``--forceall``, ``--forcerun`` and ``-f``/``--force`` name."""
     everything, named = requested_force()
@@ -128,4 +142,4 @@ def config_files(workflow: Any) -> list[Path]:
     return [f for f in every if f not in cli] + cli
 
 
-__all__ = ["SNAKEFILE", "RuleSpec", "all_products", "include", "rules_for"]
+__all__ = ["SNAKEFILE", "RuleSpec", "all_products", "include", "outputs", "rules_for"]

@@ -24,7 +24,7 @@ for _nbr in _NBRULES:
         input:
             _nbr.input,
         output:
-            **{_k: directory(_v) if _k in _nbr.folders else _v for _k, _v in _nbr.output.items()},
+            **_nbrules.outputs(_nbr),
         log:
             _nbr.log,
         params:

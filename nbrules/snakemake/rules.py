@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from ..cache.code import DirectoryMemo, code_summary
+from ..cache.digests import digest_text, hex_part
 from ..cache.store import store_root
 from ..common.errors import NbrulesError
+from ..common.files import atomic_write_text
 from ..common.text import canonical_json
 from ..plan import graph
 from ..plan.declarations import Task, discover
@@ -37,8 +39,12 @@ from ..plan.interpreter import kernel_interpreter
 from ..plan.jobspec import JobSpec, job_spec, notebook_reads, spec_file, write_declared
 from ..plan.memo import MEMO_FILE, DiscoveryMemo
 from ..plan.predict import predicted_hits
+from ..plan.report import report_keys
 from ..plan.resources import rule_resources
 from ..plan.settings import Force, Settings, check_names, parse_settings
+
+#: Caption files of the report, relative to the working directory.
+CAPTIONS_DIR = ".nbrules/captions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,16 @@ class RuleSpec:
     local: bool = False
     #: Output names that are folders: ``notebooks.smk`` declares them ``directory()``.
     folders: tuple[str, ...] = ()
+    #: Output name → what Snakemake's report shows of it (caption file, category).
+    report: dict[str, ReportFlag] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFlag:
+    """A product in Snakemake's report: ``report(path, caption=…, category=…)``."""
+
+    caption: str
+    category: str
 
 
 def load(
@@ -119,7 +135,7 @@ def rule_specs(
     for task in pipeline:
         reads = notebook_reads(task, pipeline.tasks, discovered)
         spec = job_spec(task, pipeline.tasks, s, reads)
-        code = code_summary(Path(spec.source), search, python, memo).digest
+        code = code_summary(Path(spec.source), search, python, memo, spec.check_modules).digest
         own = s.task(task.name)
         needs = rule_resources(task, own.resources)
         for warning in needs.warnings:
@@ -138,11 +154,35 @@ def rule_specs(
                 shell=shell_command(),
                 group=own.group,
                 folders=tuple(sorted(spec.folders)),
+                report=report_flags(task, spec, cwd, write_specs),
             )
         )
     if write_specs:
         write_declared(cwd, s.results, [spec.job for spec in specs])
     return specs
+
+
+def report_flags(task: Task, spec: JobSpec, cwd: Path, write: bool) -> dict[str, ReportFlag]:
+    """The products a notebook shows in the report, grouped under its name.
+
+    Snakemake reads a caption from a reStructuredText file: each is written once under
+    ``.nbrules/captions/``, named by its content.
+    """
+    flags = {}
+    for output, caption in report_keys(task.report, spec.products).items():
+        text = caption or f"The executed notebook ``{spec.source}``."
+        flags[output] = ReportFlag(str(cwd / caption_file(text, cwd, write)), task.name)
+    return flags
+
+
+def caption_file(text: str, cwd: Path, write: bool = True) -> str:
+    """The content-named caption file of ``text`` (relative to ``cwd``)."""
+    body = "{% raw %}\n" + text + "\n{% endraw %}\n"  # Snakemake renders captions with Jinja
+    relative = f"{CAPTIONS_DIR}/{hex_part(digest_text(body))[:16]}.rst"
+    path = cwd / relative
+    if write and not path.is_file():
+        atomic_write_text(path, body, durable=False)
+    return relative
 
 
 def mark_cache_hits(

@@ -139,10 +139,12 @@ def test_identical_output_edit_runs_one_kernel_downstream_hits(project: Path) ->
     assert build.hits == {"square", "report"}  # early cutoff: scheduled, no kernel
     assert "letters" not in build.scheduled
     after = products(project)
-    # the upstream's executed notebook changed, yet it is not part of square's key
-    assert after["numbers.ipynb"] != before["numbers.ipynb"]
-    assert {k: v for k, v in after.items() if k != "numbers.ipynb"} == {
-        k: v for k, v in before.items() if k != "numbers.ipynb"}
+    # the upstream's executed notebook (and its HTML rendering, for the report) changed,
+    # yet it is not part of square's key
+    executed = {"numbers.ipynb", "numbers.html"}
+    assert all(after[k] != before[k] for k in executed)
+    assert {k: v for k, v in after.items() if k not in executed} == {
+        k: v for k, v in before.items() if k not in executed}
     assert snakemake(project).nothing_to_do
 
 
@@ -232,7 +234,8 @@ def test_each_job_logs_one_line_and_cache_commands_work(project: Path) -> None:
     log = (project / "logs" / "sample" / "square.log").read_text().splitlines()
     assert len(log) == 1
     match = LINE.match(log[0])
-    assert match and match.group(2) == "hit" and match.group(5) == "restored 2 products"
+    # its data, its executed notebook and that notebook's HTML rendering (the report's)
+    assert match and match.group(2) == "hit" and match.group(5) == "restored 3 products"
     assert log[0] in build.output  # also on stderr
     miss = (project / "logs" / "sample" / "letters.log").read_text().strip()
     assert LINE.match(miss) and "cache miss" in miss and "— first build (executed in" in miss

@@ -233,7 +233,7 @@ def test_example_products_match_a_local_run(example: Example, local_example: Pat
     names = sorted(p.relative_to(local_example) for p in local_example.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(slurm_results)
                            for p in slurm_results.rglob("*") if p.is_file())
-    assert len(names) == 17
+    assert len(names) == 22  # 17 products and 5 executed notebooks rendered for the report
     for name in names:
         assert comparable(slurm_results / name, example.root, "results/slurm-sample") == \
             comparable(local_example / name, local_example.parents[1], "results/sample"), name

@@ -430,3 +430,41 @@ def test_metrics_table_lists_metrics_by_name() -> None:
     table = metrics_table({"roc_auc": 0.7, "accuracy": 0.8})
     assert list(table["metric"]) == ["accuracy", "roc_auc"]
     assert list(table["value"]) == [0.8, 0.7]
+
+
+# ---------------------------------------------------------------- integrity checks
+
+
+def _table(tmp_path: Path, **columns: object) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table(columns), path)
+    return str(path)
+
+
+def test_delays_outside_a_day_fail_the_plausibility_check(tmp_path: Path) -> None:
+    from flights.checks import delays_are_plausible
+
+    delays_are_plausible(_table(tmp_path, dep_delay=[-5, 90], arr_delay=[0, 1300]))
+    with pytest.raises(AssertionError, match=r"arr_delay spans -5\.\.9000 minutes"):
+        delays_are_plausible(_table(tmp_path, dep_delay=[0, 1], arr_delay=[-5, 9000]))
+
+
+def test_departures_must_be_schedule_plus_delay(tmp_path: Path) -> None:
+    from flights.checks import departures_follow_schedule
+
+    sched = pd.to_datetime(["2013-01-01 05:15", "2013-01-01 23:50"]).as_unit("ns").to_numpy()
+    dep = pd.to_datetime(["2013-01-01 05:17", "2013-01-02 00:20"]).as_unit("ns").to_numpy()
+    departures_follow_schedule(_table(tmp_path, sched_dep=sched, dep=dep, dep_delay=[2, 30]))
+    with pytest.raises(AssertionError, match="1 flights depart at another time"):
+        departures_follow_schedule(_table(tmp_path, sched_dep=sched, dep=dep, dep_delay=[2, 29]))
+
+
+def test_the_target_must_be_binary_with_both_classes(tmp_path: Path) -> None:
+    from flights.checks import target_is_binary
+
+    target_is_binary(_table(tmp_path, delayed=[0, 1, 1]))
+    with pytest.raises(AssertionError, match=r"values \[1\]"):
+        target_is_binary(_table(tmp_path, delayed=[1, 1]))

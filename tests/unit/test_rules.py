@@ -79,14 +79,19 @@ def test_reading_a_single_product_upstream_puts_its_notebook_in_the_key(chain: P
 
 def test_outputs_are_the_products_under_the_results_folder(chain: Path) -> None:
     rules = specs(chain, {"results": "results/demo"})
+    # ``nb.html``: the executed notebook rendered for Snakemake's report (by default)
     assert rules["make-numbers"].output == {
         "nb": "results/demo/make-numbers.ipynb", "data": "results/demo/numbers.txt",
+        "nb.html": "results/demo/make-numbers.html",
     }
-    assert rules["total"].output == {"nb": "results/demo/total.ipynb"}
+    assert rules["total"].output == {
+        "nb": "results/demo/total.ipynb", "nb.html": "results/demo/total.html",
+    }
     assert all_products(list(rules.values())) == [
         "results/demo/make-numbers.ipynb", "results/demo/numbers.txt",
-        "results/demo/square.ipynb", "results/demo/squares.txt",
-        "results/demo/total.ipynb",
+        "results/demo/make-numbers.html",
+        "results/demo/square.ipynb", "results/demo/squares.txt", "results/demo/square.html",
+        "results/demo/total.ipynb", "results/demo/total.html",
     ]
 
 

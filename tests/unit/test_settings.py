@@ -163,7 +163,7 @@ def test_job_spec_json_round_trips(tmp_path: Path) -> None:
     spec = job_spec(down, {"make": up}, s)
     assert JobSpec.from_json(spec.to_json()) == spec
     assert spec.to_json() == job_spec(down, {"make": up}, s).to_json()
-    assert spec.relative_products == {"nb": "total.ipynb"}
+    assert spec.relative_products == {"nb": "total.ipynb", "nb.html": "total.html"}
 
 
 def test_job_spec_inputs_and_injected_upstream(tmp_path: Path) -> None:
@@ -189,7 +189,7 @@ def test_job_spec_log_is_outside_the_results(tmp_path: Path) -> None:
     spec = job_spec(task(), {}, read({"results": "results/demo"}, tmp_path))
     assert spec.log == "logs/demo/fit.log"
     assert not spec.log.startswith(spec.results + "/")
-    assert spec.products == {"nb": "results/demo/fit.ipynb"}
+    assert spec.products == {"nb": "results/demo/fit.ipynb", "nb.html": "results/demo/fit.html"}
 
 
 def test_config_naming_an_unknown_notebook_suggests_the_close_one(tmp_path: Path) -> None:

@@ -13,6 +13,15 @@ from flights.io import read_parquet, write_parquet
 # %% tags=["parameters"]
 upstream = ["get-data"]
 product = {"nb": "clean.ipynb", "data": "data/clean.parquet"}
+checks = {
+    "data": {
+        "rows": [1_000, None],
+        "columns": {"sched_dep": "timestamp[us]", "dep_delay": "int64", "arr_delay": "int64"},
+        "not_null": ["flight_id", "sched_dep", "dep", "time_hour", "dep_delay", "arr_delay"],
+        "unique": ["flight_id"],
+        "call": ["flights.checks:delays_are_plausible", "flights.checks:departures_follow_schedule"],
+    },
+}
 
 # %%
 raw = read_parquet(upstream["get-data"]["flights"])

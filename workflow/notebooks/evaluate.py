@@ -22,6 +22,11 @@ product = {
     "by_hour": "evaluation/delay_by_hour.png",
 }
 threshold = 0.5
+report = {
+    "roc": "ROC curve of the classifier on the held-out flights.",
+    "by_hour": "Share of flights arriving more than 15 minutes late, observed and predicted, "
+    "by scheduled departure hour.",
+}
 
 # %%
 model = read_pickle(upstream["fit-model"]["model"])

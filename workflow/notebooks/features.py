@@ -13,6 +13,14 @@ from flights.io import read_parquet, write_parquet
 # %% tags=["parameters"]
 upstream = ["clean", "get-data"]
 product = {"nb": "features.ipynb", "data": "data/features.parquet"}
+checks = {
+    "data": {
+        "columns": {"delayed": "int64", "dep_hour": "int64", "carrier": "string"},
+        "not_null": ["flight_id", "carrier", "origin", "dest", "dep_hour", "delayed"],
+        "unique": ["flight_id"],
+        "call": "flights.checks:target_is_binary",
+    },
+}
 
 # %%
 clean = read_parquet(upstream["clean"]["data"])

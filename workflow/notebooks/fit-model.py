@@ -24,6 +24,7 @@ max_iter = 200
 learning_rate = 0.1
 max_leaf_nodes = 31
 resources = {"threads": 2, "mem_mb": 4000, "runtime": 30}
+checks = {"test": {"rows": [100, None], "unique": ["flight_id"], "not_null": ["delayed"]}}
 
 # %%
 features = read_parquet(upstream["features"]["data"])

@@ -22,6 +22,17 @@ product = {
 }
 sample_frac = 1.0
 seed = 42
+checks = {
+    "flights": {
+        "rows": [1_000, 336_776],
+        "columns": {"flight_id": "int64", "carrier": "string", "dep_delay": "double"},
+        "not_null": ["flight_id", "carrier", "origin", "dest", "time_hour"],
+        "unique": ["flight_id"],
+    },
+    "weather": {"unique": ["origin", "time_hour"]},
+    "planes": {"unique": ["tailnum"], "not_null": ["tailnum"]},
+    "airlines": {"unique": ["carrier"], "not_null": ["carrier", "name"]},
+}
 
 # %%
 tables = load_tables(("flights", "weather", "planes", "airlines"))

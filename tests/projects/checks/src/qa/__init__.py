@@ -1,0 +1,1 @@
+"""Integrity checks of the checks fixture project."""
