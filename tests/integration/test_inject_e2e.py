@@ -20,6 +20,7 @@ from conftest import copy_project, run_snakemake
 
 from nbrules.common.notebooks import INJECTED_TAG
 from nbrules.plan.inject import injected_source
+from nbrules.plan.report import RENDERED
 from nbrules.snakemake.project import read_project
 from nbrules.snakemake.rules import rules_from_config
 
@@ -27,6 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ("get-data", "clean", "features", "fit-model", "evaluate", "report")
 CACHE_LINE = re.compile(r"nbrules: (\S+): cache (hit|miss) ([0-9a-f]{12})")
 
+
+#: Products the job writes around the notebook, not the notebook's code itself.
+JOB_WRITES = ("nb", RENDERED)
 
 def copy_example(dest: Path) -> Path:
     for folder in ("workflow", "profiles"):
@@ -194,13 +198,13 @@ def test_injected_example_notebooks_run_as_plain_scripts_and_write_the_pipelines
         path: (project / path).read_bytes()
         for spec in specs
         for key, path in spec.job.products.items()
-        if key != "nb"
+        if key not in JOB_WRITES
     }
     assert nbrules(project, "inject").returncode == 0
     env = {**os.environ, "PYTHONPATH": str(project / "workflow/src"), "MPLBACKEND": "Agg"}
     for spec in specs:
         for key, path in spec.job.products.items():
-            if key != "nb":
+            if key not in JOB_WRITES:
                 (project / path).unlink()
         script = subprocess.run(
             [sys.executable, spec.job.source],
