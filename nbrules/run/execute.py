@@ -152,6 +152,7 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     if path.suffix.lower() in (".html", ".htm"):
         from nbconvert import HTMLExporter
 
+        _find_nbconvert_data()
         exporter = HTMLExporter(embed_images=True)  # type: ignore[no-untyped-call]
         body, _ = exporter.from_notebook_node(nb)
         atomic_write_text(path, body)
@@ -160,6 +161,21 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
 
         text: str = nbformat.writes(nb)
         atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _find_nbconvert_data() -> None:
+    """Add the data folder where nbconvert itself is installed to this job process's
+    ``JUPYTER_PATH``: a virtualenv made with ``--system-site-packages`` imports nbconvert
+    from the base prefix, but Jupyter's data path lists only the virtualenv's own
+    ``share/jupyter``, so nbconvert would not find its ``lab`` template."""
+    import nbconvert
+    from jupyter_core.paths import jupyter_path
+
+    data = Path(nbconvert.__file__).resolve().parents[4] / "share" / "jupyter"
+    known = {Path(p).resolve() for p in jupyter_path() if Path(p).exists()}
+    if (data / "nbconvert" / "templates").is_dir() and data.resolve() not in known:
+        extra = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [extra, str(data)]))
 
 
 def _failure_line(failure: CellFailure, nb: nbformat.NotebookNode, text: str) -> int:

@@ -131,8 +131,9 @@ def products(project: Path, root: str = "results/sample") -> dict[str, bytes]:
 
 
 def data(project: Path) -> dict[str, bytes]:
-    """The products that must be byte-identical whichever run made them (not notebooks)."""
-    return {k: v for k, v in products(project).items() if not k.endswith(".ipynb")}
+    """The products that must be byte-identical whichever run made them: not the executed
+    notebooks nor their HTML renderings (both show the run's absolute paths and timings)."""
+    return {k: v for k, v in products(project).items() if not k.endswith((".ipynb", ".html"))}
 
 
 def temps(project: Path) -> list[Path]:
