@@ -5,9 +5,10 @@ session and on the same inputs:
 
 - **python**: the notebook's code cells (with the same injected parameters) as one
   plain ``python`` script — no kernel, no notebook written: the floor;
-- **nbrules job**: ``python -m nbrules run <spec>``, exactly what a Snakemake job runs
-  (kernel start, execution, executed notebook written), with an empty cache so the
-  notebook really executes.
+- **nbrules job**, once per engine: ``python -m nbrules run <spec>``, exactly what a
+  Snakemake job runs (with ``kernel``: kernel start, execution through papermill; with
+  ``inprocess``: the cells in the job's own process; the executed notebook and its
+  HTML rendering written), with an empty cache so the notebook really executes.
 
 Also the wall time of the whole sample build with ``snakemake --profile
 profiles/sample`` (cold: no results, empty cache) and of the no-op rebuild.
@@ -28,6 +29,7 @@ from pathlib import Path
 from benchlib import timed_run
 
 REPO = Path(__file__).resolve().parents[1]
+ENGINES = ("kernel", "inprocess")
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -75,33 +77,39 @@ def main() -> None:
     kernel_env = {**env, "PYTHONPATH": os.pathsep.join(
         str(work / p) for p in specs[0].job.pythonpath)}
 
-    rows = []
+    rows: list[tuple[str, float, float, float]] = []
     for rule in specs:
         spec_json = rule.job.to_json()  # the whole spec, parameter values included
         script = work / f"plain-{rule.task}.py"
         script.write_text(plain_script(spec_json, work))
         plain = [timed([sys.executable, str(script)], work, kernel_env)
                  for _ in range(args.repeat)]
-        job = []
-        for i in range(args.repeat):
-            job_env = {**env, "NBRULES_CACHE": str(work / f"cache-{rule.task}-{i}")}
-            spec_file = write_spec_file(rule.job, work)
-            job.append(timed([sys.executable, "-m", "nbrules", "run", spec_file], work, job_env))
-        rows.append((rule.task, statistics.median(plain), statistics.median(job)))
+        jobs = []
+        for engine in ENGINES:
+            job = []
+            for i in range(args.repeat):
+                job_env = {**env, "NBRULES_CACHE": str(work / f"cache-{rule.task}-{engine}-{i}"),
+                           "NBRULES_ENGINE": engine}
+                spec_file = write_spec_file(rule.job, work)
+                job.append(timed([sys.executable, "-m", "nbrules", "run", spec_file], work,
+                                 job_env))
+            jobs.append(statistics.median(job))
+        rows.append((rule.task, statistics.median(plain), jobs[0], jobs[1]))
 
-    print(f"Sample build (snakemake --profile profiles/sample, 2 cores): cold {cold:.1f} s, "
-          f"no-op {noop:.1f} s\n")
-    print("| notebook | plain python (s) | nbrules job (s) | overhead (s) | ratio |")
-    print("|---|---:|---:|---:|---:|")
-    for name, plain_s, job_s in rows:
-        print(f"| {name} | {plain_s:.2f} | {job_s:.2f} | {job_s - plain_s:+.2f} | "
-              f"{job_s / plain_s:.2f}× |")
-    total_plain = sum(r[1] for r in rows)
-    total_job = sum(r[2] for r in rows)
-    print(f"| **all** | {total_plain:.2f} | {total_job:.2f} | {total_job - total_plain:+.2f} | "
-          f"{total_job / total_plain:.2f}× |")
-    print(f"\nmedian of {args.repeat} runs each; overhead per notebook "
-          f"{(total_job - total_plain) / len(rows):.2f} s on average")
+    print(f"Sample build (snakemake --profile profiles/sample, 2 cores, its engine): "
+          f"cold {cold:.1f} s, no-op {noop:.1f} s\n")
+    print("| notebook | plain python | job, kernel | job, inprocess | overhead kernel | "
+          "overhead inprocess |")
+    print("|---|---:|---:|---:|---:|---:|")
+    total = [sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)]
+    summary: tuple[str, float, float, float] = ("**all**", total[0], total[1], total[2])
+    for name, plain_s, kernel_s, inproc_s in [*rows, summary]:
+        print(f"| {name} | {plain_s:.2f} s | {kernel_s:.2f} s | {inproc_s:.2f} s | "
+              f"{kernel_s - plain_s:+.2f} s ({kernel_s / plain_s:.2f}×) | "
+              f"{inproc_s - plain_s:+.2f} s ({inproc_s / plain_s:.2f}×) |")
+    print(f"\nmedian of {args.repeat} runs each; overhead per notebook: kernel "
+          f"{(total[1] - total[0]) / len(rows):.2f} s, inprocess "
+          f"{(total[2] - total[0]) / len(rows):.2f} s")
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -6,18 +6,23 @@ import functools
 import sys
 from pathlib import Path
 
-from ..common.errors import NbrulesError
+from ..common.errors import ConfigError, NbrulesError
+from ..plan.interpreter import kernel_interpreter
 from ..plan.jobspec import JobSpec, read_spec_file
+from ..plan.settings import EngineChoice
 
 
 def run(spec_file: str, threads: int) -> int:
     """Restore or execute one job; its one line goes to stderr and the job's log."""
+    _skip_slow_optional_imports()
+    from ..engines import get_engine
     from ..run.execute import run as execute
     from ..run.job import run_job
 
     spec = read_spec_file(Path(spec_file))
-    runner = functools.partial(execute, threads=threads)
     try:
+        engine = get_engine(engine_for(spec))
+        runner = functools.partial(execute, threads=threads, engine=engine)
         outcome = run_job(spec, Path.cwd(), runner, tell=_say)
     except NbrulesError as error:
         log_line(spec, "nbrules: " + error.render())
@@ -26,6 +31,27 @@ def run(spec_file: str, threads: int) -> int:
         log_line(spec, warning)
     log_line(spec, outcome.line)
     return 0
+
+
+def _skip_slow_optional_imports() -> None:
+    """jsonschema, which nbformat imports, imports ``rfc3987_syntax`` when installed
+    (Jupyter Server's extras pull it in) for its ``iri`` format checks: building that
+    module's grammar costs ≈0.6 s per job, and nbformat checks no such format."""
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
+def engine_for(spec: JobSpec) -> str:
+    """The build's engine for this notebook; in-process only in the kernel's interpreter."""
+    name = EngineChoice.from_env().for_task(spec.name)
+    if name == "inprocess" and not kernel_interpreter(spec.kernel).current:
+        raise ConfigError(
+            f"engine 'inprocess' cannot run kernel {spec.kernel!r}: its Python is "
+            f"{kernel_interpreter(spec.kernel).executable}, not the one running nbrules",
+            path=spec.source,
+            hint="use engine: kernel for this notebook (tasks: {NAME: {engine: kernel}}), "
+            "or install nbrules into the kernel's environment",
+        )
+    return name
 
 
 def _say(line: str) -> None:

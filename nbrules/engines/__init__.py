@@ -1,12 +1,27 @@
 """Engines: execute a prepared notebook in place. The only layer that imports
 nbclient, papermill or IPython.
 
+Both engines are **papermill engines** (papermill's registry, entry point group
+``papermill.engine``), so ``papermill --engine nbrules-inprocess in.ipynb out.ipynb`` works
+too, and every executed notebook carries papermill's metadata: per-cell start, end,
+duration and status, the notebook's duration, and on a failure papermill's error
+banner. The two differ only in where the cells run:
+
+``kernel`` (papermill engine ``nbrules``)
+    a real Jupyter kernel through nbclient, as papermill's own engine, plus what
+    papermill's cannot do: the kernel gets its environment passed in (never this
+    process's ``os.environ`` mutated) and its own stderr goes to the job's kernel log.
+    Any kernel (another virtualenv, another language); a crash kills only the kernel.
+``inprocess`` (papermill engine ``nbrules-inprocess``)
+    the cells run in this process through IPython's shell, with no kernel to start:
+    stdout/stderr, rich display data, matplotlib figures and errors land in the
+    notebook as with a kernel. For Python notebooks of the job's own interpreter.
+
 An engine receives a notebook whose injected cell is already in place and an
-:class:`EngineRequest` (working directory, kernel, the kernel's environment, where
-its own stderr goes). It executes the cells in place, so outputs land in the
-notebook, and raises :class:`CellFailure` for a failing cell (which cell, and the
-exception's name, value and traceback) or :class:`KernelFailure` when the kernel
-cannot start or dies. Mapping a failure to the ``.py`` line is the run layer's job.
+:class:`EngineRequest`. It raises :class:`CellFailure` for a failing cell (which
+cell, and the exception's name, value and traceback) or :class:`KernelFailure` when
+the kernel cannot start or dies. Mapping a failure to the ``.py`` line is the run
+layer's job; :func:`mark_failure` then adds papermill's banner.
 """
 
 from __future__ import annotations
@@ -16,18 +31,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from ..plan.settings import DEFAULT_ENGINE, ENGINE_NAMES
+
 if TYPE_CHECKING:
     import nbformat
+
+__all__ = ["DEFAULT_ENGINE", "ENGINES", "CellFailure", "Engine", "EngineRequest", "KernelFailure"]
+
+#: nbrules' engine names (config ``engine:``) → their papermill engine names.
+ENGINES: Mapping[str, str] = {"kernel": "nbrules", "inprocess": "nbrules-inprocess"}
+assert tuple(ENGINES) == ENGINE_NAMES
 
 
 @dataclass(frozen=True, slots=True)
 class EngineRequest:
-    """How to run one notebook: where, with which kernel and environment."""
+    """How to run one notebook: where, with which kernel and environment.
+
+    ``source`` and ``output`` are recorded in papermill's metadata (input and output
+    path); ``parameters`` are the injected values, as papermill records its own.
+    """
 
     cwd: Path
     kernel: str
     env: Mapping[str, str] = field(default_factory=dict)
     log: Path | None = None
+    source: str = ""
+    output: str = ""
+    parameters: Mapping[str, object] = field(default_factory=dict)
 
 
 class Engine(Protocol):
@@ -55,10 +85,38 @@ class KernelFailure(Exception):
         self.hint = hint
 
 
-def get_engine(name: str, log: Path | None = None) -> Engine:
-    """The engine registered as ``name`` (``kernel``)."""
-    if name == "kernel":
-        from .kernel import KernelEngine
+class _Registered:
+    """A papermill engine class, imported when papermill first uses it.
 
-        return KernelEngine(log)
-    raise KeyError(name)
+    Papermill loads its ``papermill.engine`` entry points while its own modules are
+    half imported; an engine module importing papermill at that moment would be
+    half imported itself. The entry points name these stand-ins instead.
+    """
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def __getattr__(self, attr: str) -> object:
+        from importlib import import_module
+
+        return getattr(getattr(import_module(self.module, __name__), self.name), attr)
+
+
+papermill_kernel = _Registered(".kernel", "KernelEngine")
+papermill_inprocess = _Registered(".inprocess", "InProcessEngine")
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called ``name`` (a key of :data:`ENGINES`)."""
+    from .managed import PapermillEngine
+
+    if name not in ENGINES:
+        raise KeyError(name)
+    return PapermillEngine(ENGINES[name])
+
+
+def mark_failure(nb: nbformat.NotebookNode, index: int) -> None:
+    """Papermill's error banner: a note on top linking to one before cell ``index``."""
+    from .managed import mark_failure as mark
+
+    mark(nb, index)

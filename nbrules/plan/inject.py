@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     import nbformat
 
 
-def injected_source(spec: JobSpec, cwd: Path) -> str:
-    """The injected cell's code: absolute paths, parameter values as ``repr``."""
+def injected_values(spec: JobSpec, cwd: Path) -> dict[str, Any]:
+    """The injected names and values: absolute paths, then the parameter values."""
 
     def absolute(value: Any) -> Any:
         if isinstance(value, dict):
@@ -31,12 +31,17 @@ def injected_source(spec: JobSpec, cwd: Path) -> str:
         return str((cwd / value).resolve())
 
     products = absolute({k: v for k, v in spec.products.items() if k != RENDERED})
-    lines = [
-        "# Parameters injected by nbrules",
-        f"upstream = {absolute(spec.upstream)!r}",
-        f"product = {products[NB_KEY] if spec.single else products!r}",
-    ]
-    lines += [f"{name} = {value!r}" for name, value in spec.params.items()]
+    return {
+        "upstream": absolute(spec.upstream),
+        "product": products[NB_KEY] if spec.single else products,
+        **spec.params,
+    }
+
+
+def injected_source(spec: JobSpec, cwd: Path) -> str:
+    """The injected cell's code: each value as its ``repr``."""
+    lines = ["# Parameters injected by nbrules"]
+    lines += [f"{name} = {value!r}" for name, value in injected_values(spec, cwd).items()]
     return "\n".join(lines)
 
 

@@ -14,10 +14,12 @@ never later inside a job. The keys::
         params: {n_estimators: 50}
         resources: {threads: 2}
         group: train
+        engine: kernel               # this notebook's engine
     nbrules:                         # engine and cache settings
       notebooks: notebooks           # folder of notebooks, relative to the Snakefile
       pythonpath: [src]              # extra kernel import paths, relative to the Snakefile
       kernel: python3
+      engine: kernel                 # or inprocess ($NBRULES_ENGINE wins)
       cache: .nbrules/cache          # product cache ($NBRULES_CACHE wins)
       cache_verify: false            # re-hash linked objects even when this host checked them
       cache_link: copy               # or hardlink / symlink
@@ -28,7 +30,8 @@ Each dataclass field documents itself (``metadata["help"]``), in the spirit of
 snakemake-executor-plugin-slurm's ``ExecutorSettings``. Only what changes products
 enters a rule's params (see :mod:`nbrules.plan.jobspec`); :class:`CacheSettings`
 never does: it reaches jobs through ``$NBRULES_RUNTIME``, so toggling
-``cache_verify`` reschedules nothing.
+``cache_verify`` reschedules nothing. The engine does not change products either: the
+choice (:class:`EngineChoice`) reaches jobs through ``$NBRULES_ENGINES``.
 """
 
 from __future__ import annotations
@@ -51,6 +54,13 @@ DEFAULT_KERNEL = "python3"
 #: Seconds a lease may go without a heartbeat (:mod:`nbrules.cache.lease`).
 DEFAULT_LEASE_TIMEOUT = 120.0
 LINK_MODES = ("copy", "hardlink", "symlink")
+#: Engines (:mod:`nbrules.engines`): a Jupyter kernel, or this process.
+ENGINE_NAMES = ("kernel", "inprocess")
+DEFAULT_ENGINE = "kernel"
+#: The build's engine choice, for its jobs (JSON of :class:`EngineChoice`).
+ENV_ENGINES = "NBRULES_ENGINES"
+#: One engine for every notebook of a build (``nbrules build --engine``); beats config.
+ENV_ENGINE = "NBRULES_ENGINE"
 #: Cache settings of the build, for its jobs (JSON of :class:`CacheSettings`).
 ENV_RUNTIME = "NBRULES_RUNTIME"
 
@@ -110,6 +120,43 @@ class CacheSettings:
             ) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class EngineChoice:
+    """Which engine runs each notebook: ``$NBRULES_ENGINE``, else the notebook's
+    ``tasks: {NAME: {engine: …}}``, else ``nbrules: {engine: …}``."""
+
+    default: str = DEFAULT_ENGINE
+    tasks: Mapping[str, str] = field(default_factory=dict)
+
+    def for_task(self, task: str, environ: Mapping[str, str] | None = None) -> str:
+        override = (os.environ if environ is None else environ).get(ENV_ENGINE)
+        if override:
+            if override not in ENGINE_NAMES:
+                raise ConfigError(
+                    f"${ENV_ENGINE} is {override!r}",
+                    hint=did_you_mean(override, ENGINE_NAMES, "use one of"),
+                )
+            return override
+        return self.tasks.get(task, self.default)
+
+    def to_env(self) -> str:
+        return canonical_json({"default": self.default, "tasks": dict(self.tasks)})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> EngineChoice:
+        text = (os.environ if environ is None else environ).get(ENV_ENGINES)
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(str(data["default"]), {str(k): str(v) for k, v in data["tasks"].items()})
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ConfigError(
+                f"${ENV_ENGINES} is not valid: {exc}",
+                hint=f"unset {ENV_ENGINES}; Snakemake sets it for its jobs",
+            ) from exc
+
+
 #: The notebooks a build forces, for its jobs (JSON of :class:`Force`).
 ENV_FORCE = "NBRULES_FORCE"
 
@@ -166,6 +213,9 @@ class TaskSettings:
             "Snakemake job group: connected notebooks of one group run as one cluster job"
         ),
     )
+    engine: str | None = field(
+        default=None, metadata=_help("kernel or inprocess: beats nbrules: {engine: …}")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +232,10 @@ class Settings:
         metadata=_help("extra import paths of every notebook (config: relative to the Snakefile)"),
     )
     kernel: str = field(default=DEFAULT_KERNEL, metadata=_help("Jupyter kernel name"))
+    engine: str = field(
+        default=DEFAULT_ENGINE,
+        metadata=_help("kernel (a Jupyter kernel per notebook) or inprocess (the job's process)"),
+    )
     params: Mapping[str, Any] = field(
         default_factory=dict,
         metadata=_help("parameter values for every notebook that declares them"),
@@ -194,18 +248,24 @@ class Settings:
     def task(self, name: str) -> TaskSettings:
         return self.tasks.get(name) or TaskSettings()
 
+    @property
+    def engines(self) -> EngineChoice:
+        own = {name: t.engine for name, t in self.tasks.items() if t.engine is not None}
+        return EngineChoice(self.engine, own)
+
 
 ENGINE_KEYS: Mapping[str, str] = {
     "notebooks": "notebook folder, relative to the Snakefile",
     "pythonpath": "extra import paths, relative to the Snakefile",
     "kernel": "Jupyter kernel name",
+    "engine": "kernel | inprocess",
     "cache": "store folder",
     "cache_verify": "re-hash linked objects on every restore",
     "cache_link": "copy | hardlink | symlink",
     "cache_packages": "key on package versions",
     "cache_lease_timeout": "seconds without heartbeat before a lease is taken over",
 }
-TASK_KEYS = ("params", "resources", "group")
+TASK_KEYS = ("params", "resources", "group", "engine")
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +360,9 @@ def parse_settings(
         notebooks=str(base / notebooks),
         pythonpath=tuple(str(base / p) for p in pythonpath),
         kernel=read.text(engine.get("kernel", DEFAULT_KERNEL), ["nbrules", "kernel"]),
+        engine=read.choice(
+            engine.get("engine", DEFAULT_ENGINE), ENGINE_NAMES, ["nbrules", "engine"]
+        ),
         params=dict(read.mapping(config.get("params"), ["params"])),
         tasks=_tasks(config.get("tasks"), read),
         cache=_cache(engine, read),
@@ -330,6 +393,9 @@ def _tasks(value: Any, read: _Reader) -> dict[str, TaskSettings]:
             params=dict(read.mapping(entry.get("params"), [*keys, "params"])),
             resources=dict(read.mapping(entry.get("resources"), [*keys, "resources"])),
             group=_group(entry.get("group"), [*keys, "group"], read),
+            engine=None
+            if entry.get("engine") is None
+            else read.choice(entry["engine"], ENGINE_NAMES, [*keys, "engine"]),
         )
     return tasks
 

@@ -13,6 +13,9 @@ Options of its own (everything else goes to Snakemake: ``--cores 2``, ``-n``,
 ``--cores`` defaults to what ``executor:`` implies, else 1, as Ploomber's serial
 executor):
 
+``--engine NAME``
+    ``kernel`` or ``inprocess`` for every notebook of this build (``$NBRULES_ENGINE``;
+    beats the config's ``engine:``).
 ``--force``, ``-f``
     execute every task again, bypassing the product cache, as ``ploomber build
     --force`` (Snakemake's ``--forceall``; products are republished to the cache).
@@ -46,6 +49,7 @@ from ..common.text import did_you_mean
 from ..common.yaml import merge, read_yaml
 from ..plan import graph
 from ..plan.declarations import Task
+from ..plan.settings import ENGINE_NAMES, ENV_ENGINE
 from ..snakemake import commandline
 from . import spec as pipeline_yaml
 from .env import Context, load_env
@@ -98,18 +102,19 @@ class Options:
     entry_point: str | None = None
     env: dict[str, Any] = field(default_factory=dict)
     snakemake: tuple[str, ...] = ()
+    engine: str | None = None
 
 
 def parse(argv: Sequence[str]) -> Options:
     """Split our options from Snakemake's (which keep their order)."""
-    profile = entry = None
+    profile = entry = engine = None
     env: dict[str, Any] = {}
     rest: list[str] = []
     args = list(argv)
     while args:
         arg = args.pop(0)
         name, eq, inline = arg.partition("=")
-        if name in ("--profile", "--entry-point", "-e") or name.startswith("--env--"):
+        if name in ("--profile", "--entry-point", "-e", "--engine") or name.startswith("--env--"):
             if not eq and not args:
                 raise ConfigError(f"{name} needs a value", hint=f"{name} VALUE")
             value = inline if eq else args.pop(0)
@@ -117,13 +122,24 @@ def parse(argv: Sequence[str]) -> Options:
                 profile = value
             elif name in ("--entry-point", "-e"):
                 entry = value
+            elif name == "--engine":
+                engine = _engine(value)
             else:
                 _set_nested(env, name.removeprefix("--env--").split("--"), value)
         elif arg in ("--force", "-f"):
             rest.append("--forceall")  # Ploomber's --force: execute everything again
         else:
             rest.append(arg)
-    return Options(profile, entry, env, tuple(rest))
+    return Options(profile, entry, env, tuple(rest), engine)
+
+
+def _engine(value: str) -> str:
+    if value not in ENGINE_NAMES:
+        raise ConfigError(
+            f"--engine {value!r} is not an engine",
+            hint=did_you_mean(value, ENGINE_NAMES, "use one of"),
+        )
+    return value
 
 
 def _set_nested(env: dict[str, Any], keys: list[str], value: str) -> None:
@@ -323,6 +339,8 @@ def run(
         print(warning.render(), file=sys.stderr, flush=True)
     args = snakemake_args(options, project, profile)
     os.environ[ENV_VAR] = Request(**{**asdict(req), "quiet": True}).to_json()
+    if options.engine is not None:
+        os.environ[ENV_ENGINE] = options.engine
     os.chdir(req.root)
     logs = Path(req.root, LOGS)
     before = {log: log.stat().st_mtime_ns for log in logs.glob("*.log")}

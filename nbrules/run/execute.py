@@ -20,9 +20,17 @@ from typing import TYPE_CHECKING
 from ..common.errors import ExecutionError
 from ..common.files import atomic_write_bytes, atomic_write_text
 from ..common.notebooks import cell_lines, is_injected, read_notebook
-from ..engines import CellFailure, Engine, EngineRequest, KernelFailure, get_engine
+from ..engines import (
+    DEFAULT_ENGINE,
+    CellFailure,
+    Engine,
+    EngineRequest,
+    KernelFailure,
+    get_engine,
+    mark_failure,
+)
 from ..plan.declarations import NB_KEY
-from ..plan.inject import inject, injected_source
+from ..plan.inject import inject, injected_source, injected_values
 from ..plan.jobspec import JobSpec
 from ..plan.report import RENDERED
 from .checks import run_checks
@@ -68,20 +76,29 @@ def run(
     products = {k: cwd / v for k, v in spec.products.items()}
     for path in products.values():
         path.parent.mkdir(parents=True, exist_ok=True)
+    executed = products.get(NB_KEY) or executed_notebook_path(spec, cwd)
     request = EngineRequest(
-        cwd, spec.kernel, kernel_env(spec, cwd, threads, environ), kernel_log_path(spec, cwd)
+        cwd,
+        spec.kernel,
+        kernel_env(spec, cwd, threads, environ),
+        kernel_log_path(spec, cwd),
+        source=spec.source,
+        output=str(executed.relative_to(cwd)),
+        parameters=injected_values(spec, cwd),
     )
     start = time.perf_counter()
     try:
-        (engine or get_engine("kernel")).execute(nb, request)
+        (engine or get_engine(DEFAULT_ENGINE)).execute(nb, request)
     except CellFailure as failure:
         _remove(products.values())
         saved = failed_notebook_path(spec, cwd)
+        line = _failure_line(failure, nb, text)
+        mark_failure(nb, failure.index)
         write_notebook(nb, saved)
         raise ExecutionError(
             f"{failure.ename}: {failure.evalue}",
             path=spec.source,
-            line=_failure_line(failure, nb, text),
+            line=line,
             hint=f"the executed notebook with the full traceback is at {saved.relative_to(cwd)}",
             ename=failure.ename,
             evalue=failure.evalue,
@@ -94,7 +111,6 @@ def run(
         _remove(products.values())
         raise
     seconds = time.perf_counter() - start
-    executed = products.get(NB_KEY) or executed_notebook_path(spec, cwd)
     write_notebook(nb, executed)
     if RENDERED in products:  # the executed notebook as HTML, for Snakemake's report
         write_notebook(nb, products[RENDERED])

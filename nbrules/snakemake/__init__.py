@@ -26,7 +26,7 @@ from typing import Any
 from ..cache.store import ENV_BUILD, new_build_id
 from ..common.errors import NbrulesError
 from ..plan.declarations import Task
-from ..plan.settings import ENV_FORCE, ENV_RUNTIME, Force
+from ..plan.settings import ENV_ENGINES, ENV_FORCE, ENV_RUNTIME, Force
 from . import recovery
 from .commandline import requested_force
 from .rules import RuleSpec, all_products, mark_cache_hits, rules_from_config
@@ -82,6 +82,7 @@ def rules_for(workflow: Any, config: Mapping[str, Any]) -> list[RuleSpec]:
     except NbrulesError as error:
         raise WorkflowError(error.render()) from None
     os.environ[ENV_RUNTIME] = s.cache.to_env()
+    os.environ[ENV_ENGINES] = s.engines.to_env()
     # Only the main process reads the command line: a cluster job's Snakemake is
     # started with --force for its own targets, and inherits $NBRULES_FORCE instead.
     if getattr(workflow, "is_main_process", True):

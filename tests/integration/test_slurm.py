@@ -54,6 +54,13 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"no SLURM cluster: {reason}")
 
 
+def _need_plugin() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        _unavailable("snakemake-executor-plugin-slurm is missing: pip install -e '.[slurm]'")
+
+
 def _run(*command: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                           check=False)
@@ -85,6 +92,7 @@ def _start() -> None:
 @pytest.fixture(scope="module")
 def slurm_cluster() -> Iterator[None]:
     """A SLURM cluster with partition ``debug`` (started here if none answers)."""
+    _need_plugin()
     started = False
     if not _answering():
         if shutil.which("timeout") is None:
@@ -365,6 +373,7 @@ def test_production_profile_groups_small_notebooks_and_reads_all_the_data(
     tmp_path: Path,
 ) -> None:
     """A dry run: no cluster needed, only the SLURM executor plugin."""
+    _need_plugin()
     root = copy_example(tmp_path)
     env = {**os.environ, "NBRULES_CACHE": str(tmp_path / "cache")}
     done = subprocess.run(

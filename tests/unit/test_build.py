@@ -153,3 +153,11 @@ def test_a_native_project_with_its_own_snakefile_runs_it(tmp_path: Path) -> None
 def test_a_folder_with_nothing_to_build_says_so(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="nothing to build here"):
         build.run([], tmp_path)
+
+
+def test_engine_option_is_taken_and_checked() -> None:
+    assert build.parse(["--engine", "inprocess", "-n"]).engine == "inprocess"
+    assert build.parse(["--engine=kernel"]).snakemake == ()
+    with pytest.raises(ConfigError, match="--engine 'inproc' is not an engine") as caught:
+        build.parse(["--engine", "inproc"])
+    assert "did you mean 'inprocess'" in caught.value.render()

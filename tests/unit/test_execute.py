@@ -16,8 +16,7 @@ import pytest
 
 from nbrules.common.errors import ExecutionError
 from nbrules.common.notebooks import INJECTED_TAG, read_notebook
-from nbrules.engines import CellFailure, EngineRequest
-from nbrules.engines.kernel import KernelEngine
+from nbrules.engines import CellFailure, EngineRequest, get_engine
 from nbrules.plan.declarations import read_declaration
 from nbrules.plan.inject import inject, injected_source
 from nbrules.plan.jobspec import JobSpec, job_spec
@@ -286,7 +285,7 @@ def test_unknown_kernel_is_a_located_error_with_a_hint(spec: JobSpec, tmp_path: 
     (tmp_path / "results/demo").mkdir(parents=True)
     (tmp_path / "results/demo/numbers.txt").write_text("1\n2\n")
     with pytest.raises(ExecutionError) as caught:
-        run(spec, tmp_path, KernelEngine(tmp_path / "kernel.log"))
+        run(spec, tmp_path, get_engine("kernel"))
     text = caught.value.render()
     assert text.startswith("notebooks/double.py: no Jupyter kernel named 'no-such-kernel'")
     assert "hint: install ipykernel" in text
@@ -301,7 +300,7 @@ def test_kernel_stderr_goes_to_the_job_log_not_the_console(
     log = tmp_path / "logs" / "k.log"
     log.parent.mkdir()
     log.write_text("from an earlier run\n")
-    KernelEngine(log).execute(nb, EngineRequest(tmp_path, "python3", dict(os.environ)))
+    get_engine("kernel").execute(nb, EngineRequest(tmp_path, "python3", dict(os.environ), log))
     assert "kernel-noise" in log.read_text()
     assert "earlier run" not in log.read_text()
     assert "kernel-noise" not in capfd.readouterr().err

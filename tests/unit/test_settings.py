@@ -210,3 +210,34 @@ def test_global_param_no_notebook_declares_is_rejected(tmp_path: Path) -> None:
 def test_known_names_pass(tmp_path: Path) -> None:
     s = read({"params": {"seed": 1}, "tasks": {"fit": {"params": {"seed": 2}}}}, tmp_path)
     check_names(s, [task(params={"seed": 0})])
+
+
+def test_engine_defaults_to_the_kernel_and_may_be_set_per_profile_and_notebook(
+    tmp_path: Path,
+) -> None:
+    from nbrules.plan.settings import EngineChoice
+
+    assert read({}, tmp_path).engines == EngineChoice("kernel", {})
+    s = read({"nbrules": {"engine": "inprocess"}, "tasks": {"fit": {"engine": "kernel"}}},
+             tmp_path)
+    assert s.engines.for_task("fit", {}) == "kernel"
+    assert s.engines.for_task("clean", {}) == "inprocess"
+    assert EngineChoice.from_env({"NBRULES_ENGINES": s.engines.to_env()}) == s.engines
+
+
+def test_nbrules_engine_in_the_environment_beats_the_config(tmp_path: Path) -> None:
+    s = read({"tasks": {"fit": {"engine": "kernel"}}}, tmp_path)
+    assert s.engines.for_task("fit", {"NBRULES_ENGINE": "inprocess"}) == "inprocess"
+    with pytest.raises(ConfigError, match="NBRULES_ENGINE is 'inproces'") as caught:
+        s.engines.for_task("fit", {"NBRULES_ENGINE": "inproces"})
+    assert "did you mean 'inprocess'" in caught.value.render()
+
+
+def test_a_misspelt_engine_is_a_located_error(tmp_path: Path) -> None:
+    data = tmp_path / "data.yaml"
+    data.write_text("results: results/x\ntasks:\n  fit:\n    engine: kernal\n")
+    with pytest.raises(ConfigError) as caught:
+        settings({"tasks": {"fit": {"engine": "kernal"}}}, tmp_path, tmp_path, [data])
+    text = caught.value.render()
+    assert "data.yaml:4: config key 'tasks.fit.engine' is 'kernal'" in text
+    assert "did you mean 'kernel'" in text

@@ -1,0 +1,125 @@
+"""Notebooks through papermill's engine API: prepare, execute, find the failed cell.
+
+:class:`PapermillEngine` is what the run layer calls. It records papermill's
+notebook metadata (input and output path, parameters), registers nbrules' engines
+in papermill's registry when its entry points are not installed (a source
+checkout), and executes through ``papermill_engines.execute_notebook_with_engine`` —
+the same call ``papermill.execute_notebook`` makes. Papermill's own error scan is
+not used: it blames the first cell with an error output, which may be an earlier
+cell tagged ``raises-exception``; papermill's engine manager marks the cell that
+really failed (``status: failed``), and that is the one reported.
+
+Papermill imports its engine entry points half-way through importing
+``papermill.execute``, so they name lazy stand-ins in :mod:`nbrules.engines`, and
+``papermill.execute`` is imported here only inside functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from papermill.engines import NotebookExecutionManager, papermill_engines
+from papermill.exceptions import PapermillException
+from papermill.version import version as papermill_version
+
+from . import CellFailure, EngineRequest, KernelFailure
+from .inprocess import InProcessEngine
+from .kernel import KernelEngine
+
+if TYPE_CHECKING:
+    import nbformat
+
+
+def register() -> None:
+    """nbrules' engines in papermill's registry (entry points cover installed copies)."""
+    for name, engine in (("nbrules", KernelEngine), ("nbrules-inprocess", InProcessEngine)):
+        try:
+            papermill_engines.get_engine(name)
+        except PapermillException:
+            papermill_engines.register(name, engine)
+
+
+class PapermillEngine:
+    """An nbrules engine: the papermill engine ``name`` behind nbrules' engine seam."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def execute(self, nb: nbformat.NotebookNode, request: EngineRequest) -> None:
+        from jupyter_client.kernelspec import NoSuchKernel
+        from nbclient.exceptions import DeadKernelError
+
+        register()
+        prepare(nb, request)
+        try:
+            with contextlib.chdir(request.cwd):
+                papermill_engines.execute_notebook_with_engine(
+                    self.name,
+                    nb,
+                    kernel_name=request.kernel,
+                    progress_bar=False,
+                    autosave_cell_every=0,
+                    kernel_env=dict(request.env),
+                    kernel_stderr=str(request.log) if request.log is not None else None,
+                )
+        except NoSuchKernel as exc:
+            raise KernelFailure(
+                f"no Jupyter kernel named {request.kernel!r}",
+                "install ipykernel in this environment or set nbrules: {kernel: NAME} "
+                "to one listed by `jupyter kernelspec list`",
+            ) from exc
+        except DeadKernelError as exc:
+            raise KernelFailure(
+                f"the kernel died: {exc}",
+                "a notebook module shadowing the standard library, a crash or the "
+                f"memory limit; the kernel's stderr is in {request.log}",
+            ) from exc
+        failure = failed_cell(nb)
+        if failure is not None:
+            raise failure
+
+
+def prepare(nb: nbformat.NotebookNode, request: EngineRequest) -> None:
+    """Papermill's notebook and cell metadata, as ``papermill.execute_notebook`` sets it."""
+    from papermill.execute import remove_error_markers
+
+    remove_error_markers(nb)
+    nb.metadata["papermill"] = {
+        "default_parameters": {},
+        "parameters": dict(request.parameters),
+        "environment_variables": {},
+        "version": papermill_version,
+        "input_path": request.source or None,
+        "output_path": request.output or None,
+    }
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+        cell.metadata["papermill"] = {}
+
+
+def failed_cell(nb: nbformat.NotebookNode) -> CellFailure | None:
+    """The cell papermill's manager marked failed, with its (last) error output."""
+    for index, cell in enumerate(nb.cells):
+        if cell.metadata.get("papermill", {}).get("status") != NotebookExecutionManager.FAILED:
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if not errors:
+            return CellFailure(index, "CellExecutionError", "the cell did not finish", "")
+        error = errors[-1]
+        return CellFailure(index, error.ename, error.evalue, "\n".join(error.traceback))
+    return None
+
+
+def mark_failure(nb: nbformat.NotebookNode, index: int) -> None:
+    """Papermill's banner on top, and its anchor right before the failed cell."""
+    import nbformat
+    from papermill.execute import ERROR_ANCHOR_MSG, ERROR_MARKER_TAG, ERROR_MESSAGE_TEMPLATE
+
+    count = nb.cells[index].get("execution_count") if 0 <= index < len(nb.cells) else None
+    top = nbformat.v4.new_markdown_cell(ERROR_MESSAGE_TEMPLATE % str(count))
+    anchor = nbformat.v4.new_markdown_cell(ERROR_ANCHOR_MSG)
+    for cell in (top, anchor):
+        cell.metadata["tags"] = [ERROR_MARKER_TAG]
+    nb.cells.insert(max(index, 0), anchor)
+    nb.cells.insert(0, top)
