@@ -67,12 +67,13 @@ def main() -> None:
     os.chdir(work)
     import yaml
 
+    from nbrules.common.yaml import merge
     from nbrules.plan.jobspec import write_spec_file
     from nbrules.snakemake.rules import rules_from_config
 
     config = yaml.safe_load((work / "workflow/config.yaml").read_text())
     sample = yaml.safe_load((work / "profiles/sample/data.yaml").read_text())
-    config.update(sample)
+    config = merge(config, sample)  # as Snakemake merges config files
     specs = rules_from_config(config, work / "workflow")[1]
     kernel_env = {**env, "PYTHONPATH": os.pathsep.join(
         str(work / p) for p in specs[0].job.pythonpath)}

@@ -17,9 +17,19 @@ from collections.abc import Sequence
 from ..common.errors import NbrulesError
 from . import cache, inject, new, status, strip
 
+DESCRIPTION = """\
+Jupytext notebooks as Snakemake rules, with a content-addressed product cache.
+In a Snakefile: `import nbrules; nbrules.include(workflow)`, then run `snakemake`.
+Without one: `nbrules build` in a project folder (pipeline.yaml or notebooks/)."""
+
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="nbrules", description=__doc__)
+    top = argparse.ArgumentParser(
+        prog="nbrules",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = top.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute one notebook job (called by Snakemake)")
     run.add_argument("spec", help="the job spec file the rule names")
@@ -40,6 +50,15 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nbrules")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _run(spec: str, threads: int) -> int:
     from .job import run
 
@@ -50,13 +69,21 @@ def _build(argv: Sequence[str]) -> int:
     from ..ploomber import build
 
     if list(argv[:1]) in (["-h"], ["--help"]):
-        print(build.__doc__)
+        print(_plain(build.__doc__ or ""))
         return 0
     try:
         return build.run(argv)
     except NbrulesError as error:
         print(error.render(), file=sys.stderr)
         return 1
+
+
+def _plain(text: str) -> str:
+    """A docstring for the terminal: no reStructuredText markup."""
+    import re
+
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "`").strip() + "\n\nEverything else goes to snakemake --help."
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,7 +21,9 @@ the plan (:func:`is_folder`); the notebook and Snakemake see the path without it
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+import contextlib
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -302,3 +304,21 @@ def discover(folder: Path, memo: DiscoveryMemo | None = None) -> list[Task]:
     sources = [p for p in sorted(folder.glob("*.py")) if p.is_file() and not p.name.startswith(".")]
     tasks = (read_declaration(path, memo=memo) for path in sources)
     return [task for task in tasks if task is not None]
+
+
+def untagged(folder: Path, tasks: Sequence[Task]) -> list[str]:
+    """Warnings for the ``.py`` files of ``folder`` written as notebooks (``# %%``
+    cells) that are not tasks: most likely a forgotten ``parameters`` tag."""
+    known = {Path(task.source).name for task in tasks}
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name in known or path.name.startswith(".") or not path.is_file():
+            continue
+        with contextlib.suppress(OSError):
+            if re.search(rb"^# %%", path.read_bytes(), re.MULTILINE):
+                found.append(
+                    f"{path}: has '# %%' cells but no cell tagged 'parameters', so it is "
+                    f"not a pipeline notebook\nhint: tag its parameters cell: "
+                    f'# %% tags=["parameters"]'
+                )
+    return found

@@ -34,7 +34,7 @@ from ..common.errors import NbrulesError
 from ..common.files import atomic_write_text
 from ..common.text import canonical_json
 from ..plan import graph
-from ..plan.declarations import Task, discover
+from ..plan.declarations import Task, discover, untagged
 from ..plan.interpreter import kernel_interpreter
 from ..plan.jobspec import JobSpec, job_spec, notebook_reads, spec_file, write_declared
 from ..plan.memo import MEMO_FILE, DiscoveryMemo
@@ -112,7 +112,11 @@ def rules_from_config(
     cwd = cwd or Path.cwd()
     s = parse_settings(config, Path(basedir), cwd, files)
     memo = DiscoveryMemo(cwd / MEMO_FILE)
-    specs = rule_specs(s, load(s, tasks, files, memo), cwd, warn, write_specs, memo)
+    pipeline = load(s, tasks, files, memo)
+    if tasks is None:
+        for warning in untagged(Path(s.notebooks), list(pipeline.tasks.values())):
+            (warn or _warn)(warning)
+    specs = rule_specs(s, pipeline, cwd, warn, write_specs, memo)
     memo.save()
     return s, specs
 

@@ -202,3 +202,24 @@ def test_a_folder_product_is_a_directory_output_and_a_plain_input(chain: Path) -
     assert found["make-numbers"].job.products["data"] == f"{root}/numbers/"
     assert found["make-numbers"].job.relative_products["data"] == "numbers/"  # keys apart
     assert f"{root}/numbers" in all_products(list(found.values()))
+
+
+def test_a_notebook_without_its_parameters_tag_is_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbrules.snakemake.rules import rules_from_config
+
+    monkeypatch.chdir(tmp_path)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "good.py").write_text(
+        '# %% tags=["parameters"]\nupstream = None\nproduct = {"nb": "good.ipynb"}\n')
+    (notebooks / "forgot.py").write_text("# %%\nupstream = None\nproduct = 'x.ipynb'\n")
+    (notebooks / "helpers.py").write_text("def f():\n    return 1\n")
+    warnings: list[str] = []
+    _, specs = rules_from_config({"results": "out"}, tmp_path, cwd=tmp_path,
+                                 warn=warnings.append, write_specs=False)
+    assert [spec.task for spec in specs] == ["good"]
+    assert len(warnings) == 1
+    assert "forgot.py: has '# %%' cells but no cell tagged 'parameters'" in warnings[0]
+    assert 'hint: tag its parameters cell: # %% tags=["parameters"]' in warnings[0]
