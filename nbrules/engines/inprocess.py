@@ -60,7 +60,7 @@ class InProcessEngine(Engine):  # type: ignore[misc]
         return nb_man.nb
 
 
-def run_cell(shell: _Shell, cell: nbformat.NotebookNode) -> bool:
+def run_cell(shell: _ZMQLikeShell, cell: nbformat.NotebookNode) -> bool:
     """Run one code cell into its outputs; False when it raised and may not."""
     cell.outputs = shell.outputs = []
     out, err = _Stream(shell, "stdout"), _Stream(shell, "stderr")
@@ -75,7 +75,7 @@ def run_cell(shell: _Shell, cell: nbformat.NotebookNode) -> bool:
 class _Stream(io.TextIOBase):
     """``sys.stdout`` / ``sys.stderr`` of a cell: writes become ``stream`` outputs."""
 
-    def __init__(self, shell: _Shell, name: str) -> None:
+    def __init__(self, shell: _ZMQLikeShell, name: str) -> None:
         self.shell = shell
         self.name = name
 
@@ -143,8 +143,18 @@ class _DisplayHook(DisplayHook):
         )
 
 
-class _Shell(InteractiveShell):
-    """IPython's shell, its displays and errors written into the current cell."""
+class _ZMQLikeShell(InteractiveShell):
+    """IPython's shell, its displays and errors written into the current cell.
+
+    pandas lays out a DataFrame's ``text/plain`` for a notebook (80 columns, wrapped)
+    only when ``"zmq"`` is in the shell's type name (``in_ipython_frontend``), as for
+    ipykernel's ``ZMQInteractiveShell``; else for the terminal's size, elided. So the
+    shell's name says zmq, though no ZeroMQ is involved: its outputs go to a notebook.
+    Likewise pandas picks its notebook defaults (20 columns) at import when the shell
+    has a ``kernel`` attribute; there is no kernel, so it is ``None``.
+    """
+
+    kernel = None
 
     displayhook_class = _DisplayHook
     display_pub_class = _Publisher
@@ -165,25 +175,38 @@ class _Shell(InteractiveShell):
 
 
 @contextlib.contextmanager
-def _shell() -> Iterator[_Shell]:
+def _shell() -> Iterator[_ZMQLikeShell]:
     """A fresh shell as ``get_ipython()`` (the inline backend registers with it)."""
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
     main = sys.modules.get("__main__")
-    _Shell.clear_instance()
-    shell = _Shell.instance(config=config)
+    _ZMQLikeShell.clear_instance()
+    shell = _ZMQLikeShell.instance(config=config)
     shell.outputs = []
-    if "matplotlib.pyplot" in sys.modules and os.environ.get("MPLBACKEND") == INLINE:
-        shell.enable_matplotlib("inline")  # type: ignore[no-untyped-call]  # pyplot was imported before: $MPLBACKEND is late
+    if "matplotlib" in sys.modules and os.environ.get("MPLBACKEND") == INLINE:
+        shell.enable_matplotlib("inline")  # type: ignore[no-untyped-call]  # matplotlib read $MPLBACKEND already
     try:
-        yield shell
+        with _pandas_as_in_a_notebook():
+            yield shell
     finally:
         if shell.history_manager is not None:
             shell.history_manager.end_session()
-        _Shell.clear_instance()
+        _ZMQLikeShell.clear_instance()
         InteractiveShell.clear_instance()
         if main is not None:
             sys.modules["__main__"] = main
+
+
+@contextlib.contextmanager
+def _pandas_as_in_a_notebook() -> Iterator[None]:
+    """pandas imported before the shell existed took terminal defaults: a kernel's
+    for this notebook (``display.max_columns`` 20, ``display.width`` 80)."""
+    pandas = sys.modules.get("pandas")
+    if pandas is None:
+        yield
+        return
+    with pandas.option_context("display.max_columns", 20, "display.width", 80):
+        yield
 
 
 @contextlib.contextmanager
@@ -209,7 +232,7 @@ def _process_state(env: Mapping[str, str] | None) -> Iterator[None]:
 
 def _outputs(shell: object) -> list[Any]:
     """The running cell's outputs (a display hook's shell is typed ``Any | None``)."""
-    assert isinstance(shell, _Shell)
+    assert isinstance(shell, _ZMQLikeShell)
     return shell.outputs
 
 

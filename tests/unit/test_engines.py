@@ -19,7 +19,8 @@ ENGINES = ["kernel", "inprocess"]
 CELLS = [
     "print('to stdout')",
     "import sys\nprint('to stderr', file=sys.stderr)",
-    "import pandas as pd\ntable = pd.DataFrame({'a': [1, 2]})\ntable",
+    "import pandas as pd\ntable = pd.DataFrame({f'column_{i}': [i * 1000] for i in range(30)})"
+    "\ntable",
     "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.title('line');",
     "from IPython.display import Markdown, display\ndisplay(Markdown('**bold**'))",
     "import os\nos.environ['FROM_ENV'] + os.getcwd()",
@@ -87,6 +88,10 @@ def test_both_engines_give_the_same_outputs(executed: dict[str, nbformat.Noteboo
         assert "<table" in nb.cells[2].outputs[0].data["text/html"]
         assert nb.cells[3].outputs[0].data["image/png"].startswith("iVBOR")  # base64 PNG
         assert nb.metadata.language_info.name == "python"
+    # A wide table is laid out for a notebook by both (20 columns, wrapped at 80).
+    assert inprocess.cells[2].outputs[0].data == kernel.cells[2].outputs[0].data
+    assert "30 columns</p>" in kernel.cells[2].outputs[0].data["text/html"]
+    assert "column_6  \\\n" in kernel.cells[2].outputs[0].data["text/plain"]
     cwds = {name: nb.cells[5].outputs[0].data["text/plain"] for name, nb in executed.items()}
     assert all(text.startswith("'env:") and name in text for name, text in cwds.items())
 
