@@ -39,10 +39,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from ..common.errors import ConfigError
 from ..common.files import relative_if_inside
@@ -50,6 +50,7 @@ from ..common.text import canonical_json, did_you_mean
 from ..common.yaml import locate
 from .declarations import Task
 
+_T = TypeVar("_T")
 DEFAULT_KERNEL = "python3"
 #: Seconds a lease may go without a heartbeat (:mod:`nbrules.cache.lease`).
 DEFAULT_LEASE_TIMEOUT = 120.0
@@ -67,6 +68,22 @@ ENV_RUNTIME = "NBRULES_RUNTIME"
 
 def _help(text: str) -> dict[str, str]:
     return {"help": text}
+
+
+def _from_env(
+    name: str, environ: Mapping[str, str] | None, build: Callable[[Any], _T]
+) -> _T | None:
+    """The value a build passed its jobs as JSON in ``$name`` (``None``: not set)."""
+    text = (os.environ if environ is None else environ).get(name)
+    if not text:
+        return None
+    try:
+        return build(json.loads(text))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ConfigError(
+            f"${name} is not valid: {exc}",
+            hint=f"unset {name}; Snakemake sets it for its jobs",
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,17 +124,12 @@ class CacheSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CacheSettings:
         """The build's cache settings as its jobs see them (defaults outside a build)."""
-        text = (os.environ if environ is None else environ).get(ENV_RUNTIME)
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(
-                f"${ENV_RUNTIME} is not valid: {exc}",
-                hint=f"unset {ENV_RUNTIME}; Snakemake sets it for its jobs",
-            ) from exc
+        found = _from_env(
+            ENV_RUNTIME,
+            environ,
+            lambda data: cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data}),
+        )
+        return found or cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,17 +156,14 @@ class EngineChoice:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> EngineChoice:
-        text = (os.environ if environ is None else environ).get(ENV_ENGINES)
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-            return cls(str(data["default"]), {str(k): str(v) for k, v in data["tasks"].items()})
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ConfigError(
-                f"${ENV_ENGINES} is not valid: {exc}",
-                hint=f"unset {ENV_ENGINES}; Snakemake sets it for its jobs",
-            ) from exc
+        found = _from_env(
+            ENV_ENGINES,
+            environ,
+            lambda data: cls(
+                str(data["default"]), {str(k): str(v) for k, v in data["tasks"].items()}
+            ),
+        )
+        return found or cls()
 
 
 #: The notebooks a build forces, for its jobs (JSON of :class:`Force`).
@@ -182,17 +191,12 @@ class Force:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Force:
-        text = (os.environ if environ is None else environ).get(ENV_FORCE)
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-            return cls(bool(data["everything"]), frozenset(str(t) for t in data["tasks"]))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ConfigError(
-                f"${ENV_FORCE} is not valid: {exc}",
-                hint=f"unset {ENV_FORCE}; Snakemake sets it for its jobs",
-            ) from exc
+        found = _from_env(
+            ENV_FORCE,
+            environ,
+            lambda data: cls(bool(data["everything"]), frozenset(str(t) for t in data["tasks"])),
+        )
+        return found or cls()
 
 
 @dataclass(frozen=True, slots=True)
