@@ -52,32 +52,44 @@ class PapermillEngine:
 
         register()
         prepare(nb, request)
-        try:
-            with contextlib.chdir(request.cwd):
-                papermill_engines.execute_notebook_with_engine(
-                    self.name,
-                    nb,
-                    kernel_name=request.kernel,
-                    progress_bar=False,
-                    autosave_cell_every=0,
-                    kernel_env=dict(request.env),
-                    kernel_stderr=str(request.log) if request.log is not None else None,
-                )
-        except NoSuchKernel as exc:
-            raise KernelFailure(
-                f"no Jupyter kernel named {request.kernel!r}",
-                "install ipykernel in this environment or set nbrules: {kernel: NAME} "
-                "to one listed by `jupyter kernelspec list`",
-            ) from exc
-        except DeadKernelError as exc:
-            raise KernelFailure(
-                f"the kernel died: {exc}",
-                "a notebook module shadowing the standard library, a crash or the "
-                f"memory limit; the kernel's stderr is in {request.log}",
-            ) from exc
+        for attempt in (1, 2):
+            try:
+                self._execute(nb, request)
+                break
+            except NoSuchKernel as exc:
+                raise KernelFailure(
+                    f"no Jupyter kernel named {request.kernel!r}",
+                    "install ipykernel in this environment or set nbrules: {kernel: NAME} "
+                    "to one listed by `jupyter kernelspec list`",
+                ) from exc
+            except (DeadKernelError, RuntimeError) as exc:
+                if attempt == 1 and not _started(nb):
+                    continue  # the kernel died starting, before any cell: start another
+                raise KernelFailure(
+                    f"the kernel died: {exc}",
+                    "a notebook module shadowing the standard library, a crash or the "
+                    f"memory limit; the kernel's stderr is in {request.log}",
+                ) from exc
         failure = failed_cell(nb)
         if failure is not None:
             raise failure
+
+    def _execute(self, nb: nbformat.NotebookNode, request: EngineRequest) -> None:
+        with contextlib.chdir(request.cwd):
+            papermill_engines.execute_notebook_with_engine(
+                self.name,
+                nb,
+                kernel_name=request.kernel,
+                progress_bar=False,
+                autosave_cell_every=0,
+                kernel_env=dict(request.env),
+                kernel_stderr=str(request.log) if request.log is not None else None,
+            )
+
+
+def _started(nb: nbformat.NotebookNode) -> bool:
+    """Whether any cell began executing (papermill set its ``start_time``)."""
+    return any(c.metadata.get("papermill", {}).get("start_time") for c in nb.cells)
 
 
 def prepare(nb: nbformat.NotebookNode, request: EngineRequest) -> None:

@@ -216,3 +216,22 @@ def test_source_text_is_kept(tmp_path: Path) -> None:
     get_engine("inprocess").execute(nb, request(tmp_path))
     assert nb.cells[0].source == code
     assert nb.cells[0].outputs[0].data["text/plain"] == "1"
+
+
+def test_a_kernel_that_dies_starting_is_started_once_more_then_reported(
+    tmp_path: Path,
+) -> None:
+    from nbrules.engines import KernelFailure
+
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    starts = tmp_path / "starts.txt"
+    (shadow / "ipykernel_launcher.py").write_text(
+        f"open({str(starts)!r}, 'a').write('start\\n')\nraise SystemExit(3)\n")
+    nb = notebook("print('never')")
+    with pytest.raises(KernelFailure) as caught:
+        get_engine("kernel").execute(nb, request(tmp_path, PYTHONPATH=str(shadow)))
+    assert starts.read_text() == "start\nstart\n"  # one retry, no more
+    assert "the kernel died" in caught.value.message
+    assert "kernel.log" in caught.value.hint
+    assert nb.cells[0].outputs == []
