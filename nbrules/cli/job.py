@@ -43,10 +43,13 @@ def _skip_slow_optional_imports() -> None:
 def engine_for(spec: JobSpec) -> str:
     """The build's engine for this notebook; in-process only in the kernel's interpreter."""
     name = EngineChoice.from_env().for_task(spec.name)
-    if name == "inprocess" and not kernel_interpreter(spec.kernel).current:
+    if name != "inprocess":
+        return name
+    interpreter = kernel_interpreter(spec.kernel)
+    if not interpreter.current:
         raise ConfigError(
             f"engine 'inprocess' cannot run kernel {spec.kernel!r}: its Python is "
-            f"{kernel_interpreter(spec.kernel).executable}, not the one running nbrules",
+            f"{interpreter.executable}, not the one running nbrules",
             path=spec.source,
             hint="use engine: kernel for this notebook (tasks: {NAME: {engine: kernel}}), "
             "or install nbrules into the kernel's environment",

@@ -104,6 +104,11 @@ class _Registered:
 
 papermill_kernel = _Registered(".kernel", "KernelEngine")
 papermill_inprocess = _Registered(".inprocess", "InProcessEngine")
+#: The papermill engine of each nbrules engine (what the entry points name).
+papermill_engine: Mapping[str, _Registered] = {
+    "kernel": papermill_kernel,
+    "inprocess": papermill_inprocess,
+}
 
 
 def get_engine(name: str) -> Engine:

@@ -23,21 +23,20 @@ from papermill.engines import NotebookExecutionManager, papermill_engines
 from papermill.exceptions import PapermillException
 from papermill.version import version as papermill_version
 
-from . import CellFailure, EngineRequest, KernelFailure
-from .inprocess import InProcessEngine
-from .kernel import KernelEngine
+from . import ENGINES, CellFailure, EngineRequest, KernelFailure, papermill_engine
 
 if TYPE_CHECKING:
     import nbformat
 
 
 def register() -> None:
-    """nbrules' engines in papermill's registry (entry points cover installed copies)."""
-    for name, engine in (("nbrules", KernelEngine), ("nbrules-inprocess", InProcessEngine)):
+    """nbrules' engines in papermill's registry (entry points cover installed copies);
+    the stand-ins import an engine's module (IPython for in-process) only when used."""
+    for ours, name in ENGINES.items():
         try:
             papermill_engines.get_engine(name)
         except PapermillException:
-            papermill_engines.register(name, engine)
+            papermill_engines.register(name, papermill_engine[ours])
 
 
 class PapermillEngine:

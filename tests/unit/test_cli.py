@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
 from importlib.metadata import version
+from pathlib import Path
+
+import pytest
 
 
 def nbrules(*args: str) -> subprocess.CompletedProcess[str]:
@@ -31,3 +36,35 @@ def test_build_help_is_plain_text() -> None:
     assert done.returncode == 0
     assert "--engine NAME" in done.stdout and "--force" in done.stdout
     assert "``" not in done.stdout and ":mod:" not in done.stdout
+
+
+def test_in_process_refuses_a_kernel_of_another_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbrules.cli.job import engine_for
+    from nbrules.common.errors import ConfigError
+    from nbrules.plan.jobspec import JobSpec
+
+    other = tmp_path / "bin" / "python-elsewhere"
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\n")
+    other.chmod(0o755)
+    spec_dir = tmp_path / "kernels" / "elsewhere"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps(
+        {"argv": [str(other), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "elsewhere", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    monkeypatch.setenv("NBRULES_ENGINE", "inprocess")
+    spec = JobSpec(name="clean", source="notebooks/clean.py", products={}, single=False,
+                   upstream={}, key_inputs={}, order_inputs=[], params={}, log="logs/c.log",
+                   kernel="elsewhere", pythonpath=[], results="results")
+    with pytest.raises(ConfigError) as caught:
+        engine_for(spec)
+    text = caught.value.render()
+    assert text.startswith("notebooks/clean.py: engine 'inprocess' cannot run kernel "
+                           f"'elsewhere': its Python is {other}")
+    assert "hint: use engine: kernel for this notebook" in text
+    assert engine_for(dataclasses.replace(spec, kernel="python3")) == "inprocess"
+    monkeypatch.setenv("NBRULES_ENGINE", "kernel")
+    assert engine_for(spec) == "kernel"
