@@ -166,7 +166,8 @@ class _ZMQLikeShell(InteractiveShell):
     def enable_gui(self, gui: str | None = None) -> None:  # inline figures need no GUI loop
         pass
 
-    def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
+    def _showtraceback(self, etype: type, evalue: BaseException, stb: Any) -> None:
+        # ``stb`` is a list of lines; IPython releases annotate it as list[str] or str.
         self.outputs.append(
             nbformat.v4.new_output(
                 "error", ename=etype.__name__, evalue=str(evalue), traceback=list(stb)
