@@ -13,6 +13,9 @@ it imports (transitively, resolved against the kernel's import path) and the
 Python minor version of the interpreter that runs it, so editing a helper module
 invalidates exactly the notebooks that import it.
 
+A Python-function task's code is its whole module, normalized the same way (plus the
+function's dotted path); a shell script's is its exact text.
+
 A :class:`CodeMemo` maps a source file's *raw* digest to its normalized digest and
 imports, so an unchanged notebook is never parsed again (by jupytext or ``ast``);
 :class:`DirectoryMemo` keeps it on disk across jobs. It is safe to delete.
@@ -149,6 +152,22 @@ def _summarize_module(path: Path, raw_digest: str, package: str) -> SourceSummar
     )
 
 
+@functools.lru_cache(maxsize=1024)
+def _summarize_script(path: Path, raw_digest: str) -> SourceSummary:
+    return SourceSummary(raw_digest, ())
+
+
+def source_summary(
+    path: Path, kind: str, function: str = "", memo: CodeMemo | None = None
+) -> SourceSummary:
+    """The normalized digest and imports of a task's source, by the task's kind."""
+    if kind == "function":
+        return module_summary(path, function.rpartition(".")[0].rpartition(".")[0], memo)
+    if kind == "shell":
+        return _memoized("script", path, "", memo, _summarize_script)
+    return notebook_summary(path, memo)
+
+
 def module_summary(path: Path, package: str, memo: CodeMemo | None = None) -> SourceSummary:
     """Normalized digest and (absolute) imports of a module inside ``package``."""
     return _memoized(
@@ -234,16 +253,22 @@ def code_summary(
     python: str,
     memo: CodeMemo | None = None,
     also: Iterable[str] = (),
+    kind: str = "notebook",
+    function: str = "",
 ) -> CodeSummary:
     """Code digest of a notebook: its code, the local modules it imports, ``python``.
 
     ``python`` is the ``major.minor`` version of the interpreter that runs it;
-    ``also``: more modules its products depend on, as if imported (its checks').
+    ``also``: more modules its products depend on, as if imported (its checks');
+    ``kind`` and ``function``: what the source is (see :func:`source_summary`).
     """
-    notebook = notebook_summary(path, memo)
+    notebook = source_summary(path, kind, function, memo)
     modules = local_modules([*notebook.imports, *also], search, memo)
+    modules.pop(path, None)  # a function's own module is the "notebook" part
     hasher = xxhash.xxh3_128()
     hasher.update(f"nbrules-code-v{FORMAT_VERSION}\0python{python}\0".encode())
+    if kind != "notebook":
+        hasher.update(f"{kind}\0{function}\0".encode())
     hasher.update(notebook.normalized.encode())
     parts = {"notebook": notebook.normalized}
     for module, summary in modules.items():

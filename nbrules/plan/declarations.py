@@ -78,6 +78,10 @@ class Task:
     checks: tuple[Check, ...] = ()
     #: Product key → caption of what goes in Snakemake's report (see :mod:`.report`).
     report: Mapping[str, str] = field(default_factory=lambda: {NB_KEY: ""})
+    #: What runs: a ``notebook`` (``.py`` or ``.ipynb``), a Python ``function`` of the
+    #: module ``source`` (``function`` is its dotted path), or a ``shell`` script.
+    kind: str = "notebook"
+    function: str = ""
 
     def line_of(self, name: str) -> int:
         return self.lines.get(name, self.line)
@@ -293,7 +297,8 @@ def _not_a_folder(notebook: str, path: Path, line: int) -> None:
 
 
 def discover(folder: Path, memo: DiscoveryMemo | None = None) -> list[Task]:
-    """Every notebook task declared by the ``.py`` files of ``folder`` (not recursive)."""
+    """Every notebook task declared by the ``.py`` and ``.ipynb`` files of ``folder``
+    (not recursive)."""
     if not folder.is_dir():
         raise DeclarationError(
             "notebook folder does not exist",
@@ -301,7 +306,10 @@ def discover(folder: Path, memo: DiscoveryMemo | None = None) -> list[Task]:
             hint="set config key nbrules: {notebooks: <folder>} relative to the Snakefile",
         )
     # Hidden files include editor locks such as emacs' dangling ``.#clean.py`` symlinks.
-    sources = [p for p in sorted(folder.glob("*.py")) if p.is_file() and not p.name.startswith(".")]
+    scripts = {p.stem for p in folder.glob("*.py")}
+    # An .ipynb paired with a .py script (jupytext pairing) is the same notebook: the .py leads.
+    found = [*folder.glob("*.py"), *(p for p in folder.glob("*.ipynb") if p.stem not in scripts)]
+    sources = [p for p in sorted(found) if p.is_file() and not p.name.startswith(".")]
     tasks = (read_declaration(path, memo=memo) for path in sources)
     return [task for task in tasks if task is not None]
 

@@ -58,6 +58,9 @@ class JobSpec:
     cacheable: bool = True
     #: Integrity checks run on the products before they are published (``Check.to_json``).
     checks: list[dict[str, Any]] = field(default_factory=list)
+    #: ``Task.kind`` and ``Task.function``: a notebook, a Python function, a shell script.
+    kind: str = "notebook"
+    function: str = ""
 
     def to_json_dict(self) -> dict[str, Any]:
         # Shallow: the values are JSON data already (asdict's deep copy costs ~1 ms
@@ -290,6 +293,8 @@ def job_spec(
         results=s.results,
         cacheable=task.cacheable,
         checks=[check.to_json() for check in task.checks],
+        kind=task.kind,
+        function=task.function,
     )
 
 
@@ -301,6 +306,8 @@ def notebook_reads(
     That is ``upstream[n]["nb"]``, or any ``upstream[n]`` when ``n``'s only product is
     its executed notebook (injected as a plain path).
     """
+    if task.kind != "notebook":  # no static reading of a function's or script's reads
+        return frozenset(task.upstream)
     single = {u for u in task.upstream if tasks[u].single}
     found = memo.scan(task.source) if memo is not None else scan_file(task.source)
     return frozenset(found.reads_nb) | (frozenset(found.subscripts) & single)

@@ -45,7 +45,9 @@ def spec_code(spec: JobSpec, cwd: Path, memo: CodeMemo | None) -> CodeSummary:
     """The code digest of the notebook of ``spec``, from its files as they are now."""
     search = [cwd / p for p in spec.pythonpath]
     python = interpreter_for(spec).python
-    return code_summary(cwd / spec.source, search, python, memo, spec.check_modules)
+    return code_summary(
+        cwd / spec.source, search, python, memo, spec.check_modules, spec.kind, spec.function
+    )
 
 
 def key_parts(

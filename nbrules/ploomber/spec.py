@@ -10,7 +10,8 @@ use ``{{placeholders}}`` from ``env.yaml`` (see :mod:`nbrules.ploomber.env`).
 Keys of the spec, by what nbrules does with them (the tables are in :mod:`.keys`):
 
 - honoured: ``tasks`` (or the whole file as a list of tasks); per task ``source``
-  (a jupytext ``.py`` notebook), ``product`` (a path, or a dict of paths holding
+  (a jupytext ``.py`` notebook, an ``.ipynb``, a ``.sh`` script or a Python function
+  ``module.function``), ``product`` (a path, or a dict of paths holding
   ``nb``), ``name``, ``params`` (``resources_`` paths made absolute), ``upstream``
   (with ``meta.extract_upstream: false``), ``grid``, ``class: NotebookRunner``,
   ``product_class: File``, ``nb_product_key: nb``; ``meta``: ``extract_upstream``,
@@ -20,8 +21,8 @@ Keys of the spec, by what nbrules does with them (the tables are in :mod:`.keys`
   → N).
 - warned once (accepted, not honoured): ``WARNED_*`` below, each with what nbrules
   does instead.
-- refused with an error naming the task: ``location`` (a factory), Python-function,
-  SQL and shell tasks, other task or product classes, non-``.py`` sources.
+- refused with an error naming the task: ``location`` (a factory), SQL tasks, other
+  task or product classes, other sources.
 - anything else: an error with a did-you-mean.
 """
 
@@ -264,6 +265,8 @@ def _tasks(drafts: list[Draft]) -> Iterator[Task]:
         )
         if draft.checks:
             task = replace(task, checks=(*task.checks, *draft.checks))
+        if draft.kind != "notebook":
+            task = replace(task, kind=draft.kind, function=draft.function)
         groups = {name: group for name, group in upstream.items() if group is not None}
         yield replace(task, groups=groups) if groups else task
 

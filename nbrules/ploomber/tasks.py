@@ -27,22 +27,19 @@ from ..common.yaml import YamlMap, line_of
 from ..plan.checks import Check, call_target
 from ..plan.declarations import NB_KEY, ParametersCell, read_parameters_cell
 from .keys import HONOURED_TASK, WARNED_TASK, Warnings, check_keys
+from .sources import Source, function_source
 
 _REFUSED_SUFFIX = {
-    ".ipynb": "convert it once with: jupytext --to py:percent {source}",
     ".sql": "SQL tasks are not supported: run the query from a notebook (e.g. with "
     "pandas.read_sql) and save its result as a product",
-    ".sh": "shell tasks are not supported: call the command from a notebook "
-    "(subprocess.run) or as a Snakemake rule",
     ".R": "R notebooks are not supported",
     ".Rmd": "R notebooks are not supported",
     ".r": "R notebooks are not supported",
 }
-_MIGRATE_FUNCTION = (
-    "wrap the function in a notebook: a .py with a cell tagged "
-    "'parameters' (upstream = [...], product = None) that calls it, e.g. "
-    "tasks.get(product=product, upstream=upstream)"
-)
+#: Source suffix → task kind; a dotted path without a suffix (``tasks.get``) is a function.
+_KINDS = {".py": "notebook", ".ipynb": "notebook", ".sh": "shell"}
+#: The ``class:`` each kind accepts (Ploomber's task classes).
+_CLASSES = {"notebook": "NotebookRunner", "function": "PythonCallable", "shell": "ShellScript"}
 _NB_SUFFIXES = (".ipynb", ".html", ".htm")
 #: ``[[param]]`` in grid names and products: sandboxed, and a misspelled name is an
 #: error rather than an empty string.
@@ -62,7 +59,7 @@ class Meta:
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """One notebook task before its upstream wildcards are expanded."""
+    """One task before its upstream wildcards are expanded."""
 
     name: str
     source: Path
@@ -74,6 +71,8 @@ class Draft:
     line: int
     #: ``on_finish``: a check on the whole task, called as Ploomber calls its hook.
     checks: tuple[Check, ...] = ()
+    kind: str = "notebook"
+    function: str = ""
 
 
 def entry_drafts(
@@ -90,21 +89,25 @@ def entry_drafts(
             hint="- source: clean.py\n  product: output/clean.ipynb",
         )
     check_keys(entry, HONOURED_TASK, WARNED_TASK, "task", where, warnings)
-    source = _source(entry, where, base, root)
-    _check_classes(entry, where)
-    cell = _parameters(source, relative_if_inside(source, root))
-    product = _product(entry, cell, source, where, root, meta)
+    found = _source(entry, where, base, root)
+    source, kind = found.path, found.kind
+    _check_classes(entry, where, kind)
+    rel_source = relative_if_inside(source, root)
+    cell = _parameters(source, rel_source) if kind == "notebook" else found.cell(rel_source)
+    product = _product(entry, cell, source, where, root, meta, kind)
     upstream = _yaml_upstream(entry, where, meta)
     params = _params(entry.get("params"), where, line_of(entry, "params"), root, warnings)
-    rel_source = relative_if_inside(source, root)
     if "grid" in entry:
         drafts = _grid_drafts(entry, rel_source, cell, product, params, upstream, where)
     else:
-        name = str(entry.get("name") or source.stem)
+        name = str(entry.get("name") or found.default_name)
         line = line_of(entry, "source")
         drafts = [Draft(name, rel_source, cell, product, params, upstream, where, line)]
     hooks = _on_finish(entry, where)
-    return [replace(draft, checks=hooks) for draft in drafts] if hooks else drafts
+    return [
+        replace(draft, checks=hooks or draft.checks, kind=kind, function=found.function)
+        for draft in drafts
+    ]
 
 
 def _on_finish(entry: Mapping[str, Any], where: Path) -> tuple[Check, ...]:
@@ -124,35 +127,31 @@ def _on_finish(entry: Mapping[str, Any], where: Path) -> tuple[Check, ...]:
     return (Check(None, call_target(value, where, line)),)
 
 
-def _source(entry: Mapping[str, Any], where: Path, base: Path, root: Path) -> Path:
+def _source(entry: Mapping[str, Any], where: Path, base: Path, root: Path) -> Source:
     text = str(entry["source"])
     line = line_of(entry, "source")
     suffix = PurePosixPath(text).suffix
     label = entry.get("name") or text
     if suffix in _REFUSED_SUFFIX:
         raise ConfigError(
-            f"task '{label}': source {text} is not a jupytext .py notebook",
+            f"task '{label}': source {text} is not supported",
             path=where,
             line=line,
             hint=_REFUSED_SUFFIX[suffix].format(source=text),
         )
-    if suffix != ".py" and "/" not in text and "." in text:
-        raise ConfigError(
-            f"task '{label}': source {text} is a Python function; nbrules runs notebooks only",
-            path=where,
-            line=line,
-            hint=_MIGRATE_FUNCTION,
-        )
-    if suffix != ".py":
+    if suffix not in _KINDS and "/" not in text and "." in text:
+        return function_source(text, label, where, line, root)
+    if suffix not in _KINDS:
         raise ConfigError(
             f"task '{label}': cannot tell the kind of source {text!r}",
             path=where,
             line=line,
-            hint="notebook sources end in .py",
+            hint="notebook sources end in .py or .ipynb, shell scripts in .sh; a Python "
+            "function is a dotted path (tasks.get)",
         )
     path = normal(base / text)
     if not path.is_file():
-        nearby = [p.name for p in path.parent.glob("*.py")] if path.parent.is_dir() else []
+        nearby = [p.name for p in path.parent.glob(f"*{suffix}")] if path.parent.is_dir() else []
         raise ConfigError(
             f"task '{label}': source {text} does not exist",
             path=where,
@@ -163,13 +162,13 @@ def _source(entry: Mapping[str, Any], where: Path, base: Path, root: Path) -> Pa
                 fallback=(f"paths are relative to {relative_if_inside(base, root) or '.'}/"),
             ),
         )
-    return path
+    return Source(path, _KINDS[suffix])
 
 
-def _check_classes(entry: Mapping[str, Any], where: Path) -> None:
+def _check_classes(entry: Mapping[str, Any], where: Path, kind: str) -> None:
     checks = (
-        ("class", "NotebookRunner", "only notebook tasks (NotebookRunner) are supported"),
-        ("product_class", "File", "notebook products are files"),
+        ("class", _CLASSES[kind], f"a {kind} task is a {_CLASSES[kind]}"),
+        ("product_class", "File", "products are files"),
         ("nb_product_key", NB_KEY, "the executed notebook is product key 'nb'"),
     )
     for key, accepted, why in checks:
@@ -202,6 +201,7 @@ def _product(
     where: Path,
     root: Path,
     meta: Meta,
+    kind: str = "notebook",
 ) -> Any:
     line = line_of(entry, "product")
     if meta.extract_product:
@@ -223,6 +223,8 @@ def _product(
     else:
         value = entry["product"]
     base = source.parent if meta.relative_to_source else root
+    if kind != "notebook":  # no executed notebook: any paths, folders under a key
+        return _script_product(value, base, root, where, line)
     if isinstance(value, str):
         return _notebook_path(_product_path(value, base, root, where, line), where, line)
     if isinstance(value, Mapping) and NB_KEY in value:
@@ -236,6 +238,19 @@ def _product(
         path=where,
         line=line,
         hint="product: output/report.ipynb  or  product: {nb: output/x.ipynb, data: output/x.csv}",
+    )
+
+
+def _script_product(value: Any, base: Path, root: Path, where: Path, line: int) -> Any:
+    if isinstance(value, str):
+        return _product_path(value, base, root, where, line)
+    if isinstance(value, Mapping) and value:
+        return {str(k): _product_path(v, base, root, where, line, str(k)) for k, v in value.items()}
+    raise ConfigError(
+        f"'product' must be a path or a dict of paths, got {value!r}",
+        path=where,
+        line=line,
+        hint="product: output/raw.csv  or  product: {data: output/x.csv, meta: output/x.json}",
     )
 
 

@@ -34,6 +34,7 @@ from ..plan.inject import inject, injected_source, injected_values
 from ..plan.jobspec import JobSpec
 from ..plan.report import RENDERED
 from .checks import run_checks
+from .scripts import run_function, run_shell
 
 if TYPE_CHECKING:
     import nbformat
@@ -65,6 +66,8 @@ def run(
     environ: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Execute the notebook of ``spec``; products exist on return, or none do."""
+    if spec.kind != "notebook":
+        return _run_script(spec, cwd, threads, environ)
     source = cwd / spec.source
     text = source.read_text(encoding="utf-8")
     nb = inject(read_notebook(source, text), injected_source(spec, cwd), source)
@@ -118,6 +121,34 @@ def run(
     if spec.checks:
         _run_checks(spec, cwd, request.env, nb, [*products.values(), executed])
     return RunResult(seconds, executed)
+
+
+def _run_script(
+    spec: JobSpec, cwd: Path, threads: int, environ: Mapping[str, str] | None
+) -> RunResult:
+    """A Python-function or shell-script task (see :mod:`.scripts`)."""
+    products = {k: cwd / v for k, v in spec.plain_products.items()}
+    for path in products.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    env = kernel_env(spec, cwd, threads, environ)
+    start = time.perf_counter()
+    try:
+        if spec.kind == "function":
+            run_function(spec, cwd)
+        else:
+            run_shell(spec, cwd, env)
+    except BaseException:
+        _remove(products.values())
+        raise
+    seconds = time.perf_counter() - start
+    _check_products(spec, products)
+    if spec.checks:
+        try:
+            run_checks(spec, cwd, env)
+        except BaseException:
+            _remove(products.values())
+            raise
+    return RunResult(seconds, cwd / spec.log)
 
 
 def _run_checks(

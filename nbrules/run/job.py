@@ -325,7 +325,8 @@ def _bypass(spec: JobSpec, force: Force) -> str:
 
 def _targets(spec: JobSpec, cwd: Path) -> tuple[dict[str, Path], Path | None]:
     products = {name: cwd / path for name, path in spec.plain_products.items()}
-    notebook = None if NB_KEY in spec.products else executed_notebook_path(spec, cwd)
+    executed = NB_KEY in spec.products or spec.kind != "notebook"  # no notebook to keep
+    notebook = None if executed else executed_notebook_path(spec, cwd)
     return products, notebook
 
 

@@ -139,7 +139,9 @@ def rule_specs(
     for task in pipeline:
         reads = notebook_reads(task, pipeline.tasks, discovered)
         spec = job_spec(task, pipeline.tasks, s, reads)
-        code = code_summary(Path(spec.source), search, python, memo, spec.check_modules).digest
+        code = code_summary(
+            Path(spec.source), search, python, memo, spec.check_modules, spec.kind, spec.function
+        ).digest
         own = s.task(task.name)
         needs = rule_resources(task, own.resources)
         for warning in needs.warnings:

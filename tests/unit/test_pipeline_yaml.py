@@ -363,18 +363,66 @@ def test_warned_keys_warn_once_each_with_what_nbrules_does_instead(tmp_path: Pat
     assert first.render().startswith("pipeline.yaml:6: warning: 'static_analysis' is ignored:")
 
 
-def test_a_function_task_is_refused_with_the_migration(tmp_path: Path) -> None:
-    files = {**BASIC, "pipeline.yaml": BASIC["pipeline.yaml"].replace(
-        "- source: get.py", "- source: tasks.get\n    product: out/x.csv\n  - source: get.py")}
-    problem = error(project(tmp_path, files))
-    assert "task 'tasks.get': source tasks.get is a Python function" in problem.render()
-    assert "wrap the function in a notebook" in problem.render()
+FUNCTIONS = {
+    "tasks.py": (
+        "import json\n\n\ndef get(product, count):\n    pass\n\n\n"
+        "def clean(product, upstream):\n    x = upstream['get']\n    y = upstream['raw']\n"
+    ),
+    "pipeline.yaml": yaml("""
+        tasks:
+          - source: tasks.get
+            product: out/raw.csv
+            params: {count: 2}
+          - source: tasks.clean
+            name: raw
+            product: {data: out/clean.csv, folder: out/parts}
+          - source: run.sh
+            product: out/run.txt
+    """),
+    "run.sh": "cat {{upstream['get']}} {{ upstream[\"raw\"]['data'] }} > {{product}}\n",
+}
+
+
+def test_function_tasks_read_upstream_from_the_body_as_ploomber_does(tmp_path: Path) -> None:
+    files = {**FUNCTIONS, "tasks.py": FUNCTIONS["tasks.py"].replace("upstream['raw']", "1")}
+    get, clean, run = load(project(tmp_path, files)).tasks
+    assert (get.kind, get.function, get.source, get.upstream) == (
+        "function", "tasks.get", Path("tasks.py"), ())
+    assert (get.products, get.single, get.params) == ({"nb": "out/raw.csv"}, True, {"count": 2})
+    assert (clean.name, clean.upstream) == ("raw", ("get",))
+    assert clean.products == {"data": "out/clean.csv", "folder": "out/parts/"}
+    assert (run.kind, run.function, run.upstream) == ("shell", "", ("get", "raw"))
+
+
+def test_a_function_reading_itself_as_upstream_is_a_cycle(tmp_path: Path) -> None:
+    problem = error(project(tmp_path, FUNCTIONS))
+    assert "'raw' lists itself as upstream" in problem.render()
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("tasks.gett", "tasks.py: module defines no function 'gett'\nhint: did you mean 'get'?"),
+    ("task.get", "cannot find module 'task' of function task.get"),
+])
+def test_a_missing_function_is_located(tmp_path: Path, source: str, message: str) -> None:
+    files = {**FUNCTIONS, "pipeline.yaml": FUNCTIONS["pipeline.yaml"].replace(
+        "source: tasks.get", f"source: {source}")}
+    assert message in error(project(tmp_path, files)).render()
+
+
+def test_an_ipynb_source_is_read_like_a_py_notebook(tmp_path: Path) -> None:
+    import jupytext
+
+    script = jupytext.reads(notebook('["get"]', "alpha = 2"), fmt="py:percent")
+    notebook_text = jupytext.writes(script, fmt="ipynb")
+    files = {**BASIC, "scripts/clean-data.ipynb": notebook_text, "pipeline.yaml": BASIC[
+        "pipeline.yaml"].replace("scripts/clean-data.py", "scripts/clean-data.ipynb")}
+    _, clean = load(project(tmp_path, files)).tasks
+    assert (clean.source, clean.upstream, clean.params) == (
+        Path("scripts/clean-data.ipynb"), ("get",), {"alpha": 2})
 
 
 @pytest.mark.parametrize(("source", "message"), [
     ("query.sql", "SQL tasks are not supported"),
-    ("run.sh", "shell tasks are not supported"),
-    ("explore.ipynb", "jupytext --to py:percent explore.ipynb"),
     ("plot.R", "R notebooks are not supported"),
 ])
 def test_non_notebook_sources_are_refused(tmp_path: Path, source: str, message: str) -> None:
