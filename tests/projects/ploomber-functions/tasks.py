@@ -1,5 +1,4 @@
 """Task functions of the pipeline."""
-# a comment
 
 import json
 from pathlib import Path
@@ -14,6 +13,6 @@ def get(product, count):
 
 def clean(product, upstream):
     log_run("clean")
-    numbers = [  int(x) for x in Path(upstream["get"]).read_text().split()]
+    numbers = [int(x) for x in Path(upstream["get"]).read_text().split()]
     Path(product["data"]).write_text("".join(f"{n * 10}\n" for n in numbers))
     Path(product["summary"]).write_text(json.dumps({"total": sum(numbers) * 10}))
