@@ -2,19 +2,55 @@
 Python functions, ``.ipynb`` notebooks, shell scripts; real Snakemake, real cache.
 
 Every fixture task appends its name to ``kernel-runs.txt`` when it executes (outside
-every product, so a restore never replays it), as in :mod:`.test_build_e2e`.
+every product, so a restore never replays it): its new lines after a build are
+exactly the tasks that build executed.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from integration.test_build_e2e import copy, kernels, nbrules_build, snapshot
 
 pytestmark = pytest.mark.slow
+PROJECTS = Path(__file__).resolve().parents[1] / "projects"
+IGNORE = shutil.ignore_patterns(".snakemake", ".nbrules", "output", "kernel-runs.txt",
+                                "__pycache__")
+
+
+def copy(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(PROJECTS / name, target, ignore=IGNORE)
+    return target
+
+
+def nbrules_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("NBRULES_CACHE", None)  # each copy keeps its own .nbrules/cache
+    env.pop("NBRULES_BUILD", None)
+    return subprocess.run([sys.executable, "-m", "nbrules", "build", "--cores", "1", *args],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def kernels(project: Path) -> list[str]:
+    """Build; the tasks that executed (sorted). Fails on a failed build."""
+    runs = project / "kernel-runs.txt"
+    seen = runs.read_text().splitlines() if runs.exists() else []
+    done = nbrules_build(project)
+    assert done.returncode == 0, done.stderr[-5000:]
+    now = runs.read_text().splitlines() if runs.exists() else []
+    return sorted(now[len(seen):])
+
+
+def snapshot(project: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((project / "output").iterdir())}
 
 
 def edit(path: Path, old: str, new: str) -> None:
