@@ -38,9 +38,28 @@ def include(workflow: Any) -> None:
     include_rules(workflow)
 
 
+def task(*, product: Any, upstream: Any = None) -> Any:
+    """Declare a Python function as a pipeline task (Ploomber's ``PythonCallable``).
+
+    In a module of the notebook folder::
+
+        @nbrules.task(upstream=["get"], product={"data": "clean.csv"})
+        def clean(product, upstream, factor=10): ...
+
+    nbrules reads the arguments as literals without running the module (see
+    :mod:`nbrules.plan.scripts`); here the decorator returns the function unchanged.
+    """
+    del product, upstream
+
+    def keep(function: Any) -> Any:
+        return function
+
+    return keep
+
+
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """For ``jupyter server extension enable nbrules`` (see :mod:`nbrules.jupyter`)."""
     return [{"module": "nbrules.jupyter"}]
 
 
-__all__ = ["NbrulesError", "__version__", "include", "snakefile"]
+__all__ = ["NbrulesError", "__version__", "include", "snakefile", "task"]

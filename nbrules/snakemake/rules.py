@@ -41,6 +41,7 @@ from ..plan.memo import MEMO_FILE, DiscoveryMemo
 from ..plan.predict import predicted_hits
 from ..plan.report import report_keys
 from ..plan.resources import rule_resources
+from ..plan.scripts import discover_functions
 from ..plan.settings import Force, Settings, check_names, parse_settings
 
 #: Caption files of the report, relative to the working directory.
@@ -87,6 +88,7 @@ def load(
     found = list(tasks) if tasks is not None else None
     if found is None:
         found = discover(Path(s.notebooks), memo)
+        found += discover_functions(Path(s.notebooks), found)
         graph.check_not_shadowing(found)
     pipeline = graph.build(found)
     check_names(s, list(pipeline.tasks.values()), files)

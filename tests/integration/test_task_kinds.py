@@ -20,7 +20,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 PROJECTS = Path(__file__).resolve().parents[1] / "projects"
-IGNORE = shutil.ignore_patterns(".snakemake", ".nbrules", "output", "kernel-runs.txt",
+IGNORE = shutil.ignore_patterns(".snakemake", ".nbrules", "output", "results", "logs", "*-runs.txt",
                                 "__pycache__")
 
 
@@ -149,3 +149,42 @@ def test_a_shell_script_between_notebooks_is_rendered_and_cached(tmp_path: Path)
     edit(project / "pipeline.yaml", "order: -rn", "order: -n")
     assert kernels(project) == []
     assert snapshot(project) == first
+
+
+def snakemake_runs(project: Path) -> tuple[list[str], str]:
+    """Run Snakemake on a Snakefile project: the tasks that executed, and its stderr."""
+    runs = project / "task-runs.txt"
+    seen = runs.read_text().splitlines() if runs.exists() else []
+    done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=project,
+                          env={k: v for k, v in os.environ.items() if k != "NBRULES_CACHE"},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-5000:]
+    now = runs.read_text().splitlines() if runs.exists() else []
+    return sorted(now[len(seen):]), done.stderr
+
+
+def test_task_decorated_functions_and_an_ipynb_in_a_snakefile_project(tmp_path: Path) -> None:
+    project = tmp_path / "snakefile-functions"
+    shutil.copytree(PROJECTS / "snakefile-functions", project, ignore=IGNORE)
+    assert snakemake_runs(project)[0] == ["clean", "get", "report"]
+    results = project / "results"
+    assert (results / "raw.txt").read_text().split() == ["0", "1", "2", "3"]
+    assert (results / "total.txt").read_text() == "60\n"  # factor: 10 from config.yaml
+    first = {p.name: p.read_bytes() for p in results.iterdir()}
+
+    report = project / "notebooks" / "report.ipynb"
+    nb = nbformat.read(report, as_version=4)
+    nb.cells[-1].outputs = []
+    nbformat.write(nb, report)
+    runs, stderr = snakemake_runs(project)
+    assert runs == [] and "Nothing to be done" in stderr, stderr[-3000:]
+
+    tasks = project / "notebooks" / "tasks.py"
+    original = tasks.read_text()
+    edit(tasks, "int(x) * factor", "int(x) * factor * 2")
+    assert snakemake_runs(project)[0] == ["clean", "get", "report"]
+    assert (results / "total.txt").read_text() == "120\n"
+
+    tasks.write_text(original)
+    assert snakemake_runs(project)[0] == []
+    assert {p.name: p.read_bytes() for p in results.iterdir()} == first
