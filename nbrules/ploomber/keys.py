@@ -27,7 +27,9 @@ HONOURED_TASK = (
     "on_finish",
 )
 HOOKS = "hooks are not run: put that code in a notebook (a downstream task if it needs products)"
-SERIALIZERS = "serializers apply to Python-function tasks, which nbrules does not run"
+SERIALIZERS = (
+    "functions write their products themselves: a serializer is not applied to what they return"
+)
 CLIENTS = "database clients serve SQL tasks, which nbrules does not run"
 _KERNEL = "every notebook runs in a Jupyter kernel through nbclient (config nbrules.kernel)"
 _NB_OUT = (
@@ -41,7 +43,7 @@ WARNED_TASK = {
     "kernelspec_name": _KERNEL,
     "check_if_kernel_installed": _KERNEL,
     "debug_mode": _KERNEL,
-    "ext_in": "sources are read as jupytext .py notebooks",
+    "ext_in": "a source's kind is told by its suffix: .py or .ipynb notebook, .sh script",
     "static_analysis": "nbrules injects every params value without checking it against "
     "the parameters cell",
     "nbconvert_exporter_name": _NB_OUT,
