@@ -41,6 +41,16 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     cells = chosen(project_cells(Path("."), args.profile), [Path(p) for p in args.notebooks])
     for cell in cells:
+        if cell.source.suffix == ".ipynb":
+            if args.notebooks:
+                raise DeclarationError(
+                    "nbrules inject writes into jupytext scripts, not .ipynb files",
+                    path=cell.source,
+                    hint="pair it with a script (jupytext --set-formats ipynb,py:percent) "
+                    "and inject into the .py",
+                )
+            print(f"skipped {cell.source} (an .ipynb: builds inject its parameters at run time)")
+            continue
         text = read_source(cell.source)
         new = with_injected(text, cell.code, cell.source)
         if new != text:

@@ -29,6 +29,7 @@ from ..plan import graph
 from ..plan.declarations import Task, discover, read_declaration
 from ..plan.inject import injected_source
 from ..plan.jobspec import JobSpec, job_spec, notebook_reads
+from ..plan.scripts import discover_functions
 from ..plan.settings import Settings, parse_settings
 from .commandline import has_snakefile
 from .project import DEFAULT_PROFILE, ProjectConfig, read_project
@@ -52,9 +53,11 @@ def project_cells(root: Path, profile: str = DEFAULT_PROFILE) -> list[NotebookCe
     """The injected cell of every notebook of the project in ``root``, in build order."""
     project, s = _settings(root, profile)
     found = discover(root / s.notebooks)
+    found += discover_functions(root / s.notebooks, found)
     graph.check_not_shadowing(found)
     pipeline = load(s, found, project.files)
-    return [_cell(task, pipeline.tasks, s, root, profile) for task in pipeline]
+    notebooks = [task for task in pipeline if task.kind == "notebook"]
+    return [_cell(task, pipeline.tasks, s, root, profile) for task in notebooks]
 
 
 def notebook_cell(path: Path, profile: str = DEFAULT_PROFILE) -> NotebookCell | None:
@@ -105,9 +108,14 @@ def _settings(root: Path, profile: str) -> tuple[ProjectConfig, Settings]:
 def _upstreams(task: Task, folder: Path) -> dict[str, Task]:
     """The declarations of ``task``'s upstreams: a notebook's name is its file stem."""
     found: dict[str, Task] = {}
+    functions: dict[str, Task] | None = None
     for name in task.upstream:
         path = folder / f"{name}.py"
         upstream = read_declaration(path) if name and path.is_file() else None
+        if upstream is None:  # a @task function of a module of the folder?
+            if functions is None:
+                functions = {t.name: t for t in discover_functions(folder, [])}
+            upstream = functions.get(name)
         if upstream is None:
             known = sorted(p.stem for p in folder.glob("*.py") if not p.name.startswith("."))
             raise UnknownUpstream(

@@ -188,3 +188,23 @@ def test_task_decorated_functions_and_an_ipynb_in_a_snakefile_project(tmp_path: 
     tasks.write_text(original)
     assert snakemake_runs(project)[0] == []
     assert {p.name: p.read_bytes() for p in results.iterdir()} == first
+
+
+def test_inject_skips_ipynb_sources_and_resolves_function_upstreams(tmp_path: Path) -> None:
+    project = tmp_path / "snakefile-functions"
+    shutil.copytree(PROJECTS / "snakefile-functions", project, ignore=IGNORE)
+    (project / "profiles" / "sample").mkdir(parents=True)
+    (project / "profiles" / "sample" / "config.yaml").write_text("configfile: config.yaml\n")
+    before = (project / "notebooks" / "report.ipynb").read_bytes()
+
+    def inject(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "nbrules", "inject", *args], cwd=project,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    done = inject()
+    assert done.returncode == 0, done.stderr
+    assert "skipped notebooks/report.ipynb" in done.stdout
+    named = inject("notebooks/report.ipynb")
+    assert named.returncode != 0
+    assert "nbrules inject writes into jupytext scripts, not .ipynb files" in named.stderr
+    assert (project / "notebooks" / "report.ipynb").read_bytes() == before
