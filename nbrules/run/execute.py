@@ -134,6 +134,8 @@ def _run_script(
     start = time.perf_counter()
     try:
         if spec.kind == "function":
+            if threads:  # the function runs here: limit this process's numeric libraries
+                os.environ.update(dict.fromkeys(THREAD_VARS, str(threads)))
             run_function(spec, cwd)
         else:
             run_shell(spec, cwd, env)
@@ -243,23 +245,26 @@ def _failure_line(failure: CellFailure, nb: nbformat.NotebookNode, text: str) ->
 def _check_products(spec: JobSpec, products: Mapping[str, Path]) -> None:
     """Every product exists, as a folder exactly when it was declared one."""
     for name, path in products.items():
-        problem = _product_problem(name, spec.plain_products[name], path, name in spec.folders)
+        shown = spec.plain_products[name]
+        problem = _product_problem(name, shown, path, name in spec.folders, spec.kind)
         if problem is not None:
             _remove(products.values())
             message, hint = problem
             raise ExecutionError(message, path=spec.source, hint=hint)
 
 
-def _product_problem(name: str, shown: str, path: Path, folder: bool) -> tuple[str, str] | None:
+def _product_problem(
+    name: str, shown: str, path: Path, folder: bool, who: str = "notebook"
+) -> tuple[str, str] | None:
     if not path.exists():
         what = "folder " if folder else ""
         return (
-            f"notebook ran but did not write {what}product '{name}' ({shown})",
-            f"write it to product[{name!r}] in the notebook",
+            f"{who} ran but did not write {what}product '{name}' ({shown})",
+            f"write it to product[{name!r}] in the {who}",
         )
     if folder and not path.is_dir():
         return (
-            f"product '{name}' ({shown}) is declared as a folder, but the notebook wrote a file",
+            f"product '{name}' ({shown}) is declared as a folder, but the {who} wrote a file",
             "write a folder there, or declare a file: no trailing '/' (in pipeline.yaml, "
             "a path with a suffix such as .bin; a path without one is a folder)",
         )
