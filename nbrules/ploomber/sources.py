@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common.errors import ConfigError
-from ..common.files import relative_if_inside
 from ..plan.declarations import ParametersCell
 from ..plan.scripts import declared_cell, find_function, module_file, script_upstream
 
@@ -35,15 +34,17 @@ class Source:
 
 
 def function_source(text: str, label: object, where: Path, line: int, root: Path) -> Source:
-    """``tasks.get``: the function ``get`` of ``tasks.py`` (or ``tasks/__init__.py``)."""
+    """``tasks.get``: the function ``get`` of ``tasks.py`` (or ``tasks/__init__.py``), in
+    the project folder or, for a ``src/<pkg>`` package (installed, as Ploomber needs
+    it), under ``src/``."""
     module, _, name = text.rpartition(".")
-    path = module_file(module, [root])
+    path = module_file(module, [root, root / "src"])
     if path is None or not module or not name.isidentifier():
         raise ConfigError(
             f"task '{label}': cannot find module '{module}' of function {text}",
             path=where,
             line=line,
-            hint=f"a function source is module.function, the module a .py file under "
-            f"{relative_if_inside(root, root) or '.'}/ (e.g. tasks.py for tasks.get)",
+            hint="a function source is module.function, the module a .py file of the "
+            "project folder (tasks.py beside pipeline.yaml for tasks.get) or of src/",
         )
     return Source(path, "function", text)
