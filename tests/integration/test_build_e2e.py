@@ -209,7 +209,7 @@ def test_without_pipeline_yaml_build_discovers_native_notebooks(tmp_path: Path) 
     ("'{{count}}'", "'{{cuont}}'",
      "pipeline.yaml:10: undefined placeholder '{{cuont}}'\nhint: did you mean 'count'?"),
     ("  - source: report.py", "  - source: tasks.report\n    product: output/x.csv\n"
-     "  - source: report.py", "task 'tasks.report': source tasks.report is a Python function"),
+     "  - source: report.py", "pipeline.yaml:30: task 'tasks.report': cannot find module 'tasks'"),
 ])
 def test_spec_errors_stop_the_build_before_snakemake(
     tmp_path: Path, old: str, new: str, message: str,
