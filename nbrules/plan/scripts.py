@@ -114,18 +114,37 @@ def discover_functions(folder: Path, known: Sequence[Task]) -> list[Task]:
 
 def _decorated(path: Path) -> Iterator[Task]:
     tree = parse_python(path.read_text(encoding="utf-8"), path, 1)
+    names, modules = _nbrules_names(tree)
     for node in tree.body:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         for decorator in node.decorator_list:
-            if isinstance(decorator, ast.Call) and _is_task(decorator.func):
+            if isinstance(decorator, ast.Call) and _is_task(decorator.func, names, modules):
                 yield _function_task(path, node, decorator)
 
 
-def _is_task(node: ast.expr) -> bool:
+def _nbrules_names(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """What the module calls nbrules' decorator (``from nbrules import task as t``) and
+    nbrules itself (``import nbrules``): another ``@app.task`` is not ours."""
+    names: set[str] = set()
+    modules: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "nbrules" and not node.level:
+            names |= {a.asname or a.name for a in node.names if a.name == DECORATOR}
+        elif isinstance(node, ast.Import):
+            modules |= {a.asname or a.name for a in node.names if a.name == "nbrules"}
+    return names, modules
+
+
+def _is_task(node: ast.expr, names: set[str], modules: set[str]) -> bool:
     if isinstance(node, ast.Name):
-        return node.id == DECORATOR
-    return isinstance(node, ast.Attribute) and node.attr == DECORATOR
+        return node.id in names
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == DECORATOR
+        and isinstance(node.value, ast.Name)
+        and node.value.id in modules
+    )
 
 
 def _function_task(

@@ -37,6 +37,9 @@ def helper():
 def test_decorated_functions_are_tasks_with_their_defaults_as_params(tmp_path: Path) -> None:
     (tmp_path / "tasks.py").write_text(MODULE)
     (tmp_path / "plain.py").write_text("def task(x):\n    return x\n")
+    (tmp_path / "jobs.py").write_text(
+        "from celery import task\nimport app\n\n@task(x=1)\ndef a():\n    pass\n\n"
+        "@app.task()\ndef b():\n    pass\n")
     get, clean = discover_functions(tmp_path, [])
     assert (get.name, get.kind, get.function) == ("get", "function", "tasks.get")
     assert (get.products, get.single, get.upstream) == ({"nb": "raw.txt"}, True, ())
@@ -48,12 +51,13 @@ def test_decorated_functions_are_tasks_with_their_defaults_as_params(tmp_path: P
 
 
 @pytest.mark.parametrize(("decorator", "message"), [
-    ('@task(product=f"{x}.txt")', "tasks.py:1: 'product' must be a literal"),
+    ('@task(product=f"{x}.txt")', "tasks.py:2: 'product' must be a literal"),
     ('@task(product="a.txt", cache=False)', "takes upstream and product, not cache"),
-    ("@task(upstream=[])", "tasks.py:1: @task() needs product="),
+    ("@task(upstream=[])", "tasks.py:2: @task() needs product="),
 ])
 def test_a_bad_declaration_is_located(tmp_path: Path, decorator: str, message: str) -> None:
-    (tmp_path / "tasks.py").write_text(f"{decorator}\ndef get(product):\n    pass\n")
+    text = f"from nbrules import task\n{decorator}\ndef get(product):\n    pass\n"
+    (tmp_path / "tasks.py").write_text(text)
     with pytest.raises(DeclarationError) as caught:
         discover_functions(tmp_path, [])
     assert message in caught.value.render()
