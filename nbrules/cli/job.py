@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import time
 from pathlib import Path
 
 from ..common.errors import ConfigError, NbrulesError
@@ -61,13 +62,21 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def history_path(log: Path) -> Path:
+    """``<notebook>.history.log`` beside the job's log: every job's lines, never truncated."""
+    return log.with_suffix(".history.log")
+
+
 def log_line(spec: JobSpec, line: str) -> None:
-    """One line to stderr (Snakemake shows it) and to the job's log file."""
+    """One line to stderr (Snakemake shows it), to the job's log file (Snakemake empties
+    it before each job) and, stamped with the time, to the notebook's history log."""
     print(line, file=sys.stderr, flush=True)
     log = Path(spec.log)
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-    except OSError as exc:
-        print(f"nbrules: cannot write log {log}: {exc}", file=sys.stderr)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    for path, text in ((log, line), (history_path(log), f"{stamp} {line}")):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError as exc:
+            print(f"nbrules: cannot write log {path}: {exc}", file=sys.stderr)

@@ -3,17 +3,27 @@ but the kernel is started with the request's environment and working directory,
 and the kernel process's own stderr (ipykernel start-up warnings, a crash report)
 goes to the job's kernel log rather than the console; cell output stays in the
 notebook.
+
+The kernel talks to its client over Unix sockets (ZeroMQ ``ipc``) in a private
+folder rather than over TCP on localhost: nothing else on the machine can connect,
+and ipykernel has no reason to warn that the kernel "is running over TCP without
+encryption" in every kernel log.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager
 from papermill.log import logger
+from traitlets.config import Config
+
+_SOCKET_ROOM = 90  # bytes left for the folder of "kernel-5"-style socket paths
 
 
 class KernelEngine(NBClientEngine):  # type: ignore[misc]
@@ -33,6 +43,40 @@ class KernelEngine(NBClientEngine):  # type: ignore[misc]
         kernel_stderr: str | None = None,
         **kwargs: Any,
     ) -> Any:
+        sockets = tempfile.mkdtemp(prefix="nbrules-kernel-")
+        try:
+            return cls._run(
+                nb_man,
+                kernel_name,
+                log_output,
+                stdout_file,
+                stderr_file,
+                start_timeout,
+                execution_timeout,
+                kernel_env,
+                kernel_stderr,
+                sockets,
+            )
+        finally:
+            shutil.rmtree(sockets, ignore_errors=True)
+
+    @staticmethod
+    def _run(
+        nb_man: NotebookExecutionManager,
+        kernel_name: str,
+        log_output: bool,
+        stdout_file: Any,
+        stderr_file: Any,
+        start_timeout: float,
+        execution_timeout: float | None,
+        kernel_env: dict[str, str] | None,
+        kernel_stderr: str | None,
+        sockets: str,
+    ) -> Any:
+        # A private folder per kernel: ipc "ports" are files, numbered from 1 in it.
+        # A socket path has a length limit (~107 bytes): a long $TMPDIR keeps TCP.
+        ipc = {"transport": "ipc", "ip": f"{sockets}/kernel"}
+        local = Config({"KernelManager": ipc if len(sockets) < _SOCKET_ROOM else {}})
         client = PapermillNotebookClient(
             nb_man,
             kernel_name=kernel_name,
@@ -42,6 +86,7 @@ class KernelEngine(NBClientEngine):  # type: ignore[misc]
             log_output=log_output,
             stdout_file=stdout_file,
             stderr_file=stderr_file,
+            config=local,
         )
         start: dict[str, Any] = {"cwd": str(Path.cwd())}
         if kernel_env is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,8 +84,15 @@ class Task:
     kind: str = "notebook"
     function: str = ""
 
+    #: Product key → the file line of its ``"key": "path"`` entry in a dict literal.
+    product_lines: Mapping[str, int] = field(default_factory=dict)
+
     def line_of(self, name: str) -> int:
         return self.lines.get(name, self.line)
+
+    def product_line(self, key: str) -> int:
+        """The line of one product's entry (the ``product =`` line if not a dict)."""
+        return self.product_lines.get(key, self.line_of("product"))
 
     @property
     def notebook_product(self) -> str | None:
@@ -108,6 +116,11 @@ class ParametersCell:
     values: Mapping[str, Any]
     lines: Mapping[str, int]
     non_literal: frozenset[str] = frozenset()
+    #: Product key → file line, for a ``product = {...}`` dict literal.
+    product_lines: Mapping[str, int] = field(default_factory=dict)
+    #: Name → the literal it most likely meant, for a non-literal such as
+    #: ``upstream = [clean]`` (bare names quoted: ``["clean"]``).
+    quoted: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse_parameters(source: str, path: Path, first_line: int) -> ParametersCell:
@@ -122,20 +135,59 @@ def parse_parameters(source: str, path: Path, first_line: int) -> ParametersCell
     values: dict[str, Any] = {}
     lines: dict[str, int] = {}
     non_literal: set[str] = set()
+    quoted: dict[str, str] = {}
+    product_lines: dict[str, int] = {}
     for node in tree.body:
         target, value = _assignment(node)
         if target is None or value is None:
             continue
         lines[target] = first_line + node.lineno - 1
+        if target == "product":
+            product_lines = _key_lines(value, first_line)
         try:
             values[target] = ast.literal_eval(value)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             # TypeError: a literal that cannot be built, e.g. {[1]: 2} (unhashable key)
             non_literal.add(target)
             values.pop(target, None)
+            suggestion = _quoted_names(value)
+            if suggestion is not None:
+                quoted[target] = suggestion
         else:
             non_literal.discard(target)
-    return ParametersCell(first_line, values, lines, frozenset(non_literal))
+            quoted.pop(target, None)
+    return ParametersCell(first_line, values, lines, frozenset(non_literal), product_lines, quoted)
+
+
+def _key_lines(value: ast.expr, first_line: int) -> dict[str, int]:
+    if not isinstance(value, ast.Dict):
+        return {}
+    return {
+        key.value: first_line + key.lineno - 1
+        for key in value.keys
+        if isinstance(key, ast.Constant) and isinstance(key.value, str)
+    }
+
+
+class _QuoteNames(ast.NodeTransformer):
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.copy_location(ast.Constant(node.id), node)
+
+
+def _quoted_names(value: ast.expr) -> str | None:
+    """``["clean"]`` for ``[clean]``: the literal meant when names lack their quotes."""
+    if not any(isinstance(node, ast.Name) for node in ast.walk(value)):
+        return None
+    fixed = _QuoteNames().visit(ast.parse(ast.unparse(value), mode="eval"))
+    try:
+        literal = ast.literal_eval(fixed)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(literal, (list, dict)) and all(
+        isinstance(item, str) for item in [*literal, *getattr(literal, "values", list)()]
+    ):
+        return json.dumps(literal)  # written as the README writes them: double quotes
+    return ast.unparse(fixed)
 
 
 def _assignment(node: ast.stmt) -> tuple[str | None, ast.expr | None]:
@@ -188,11 +240,14 @@ def task_from_cell(
     """
     for key in RESERVED:
         if key in cell.non_literal:
+            suggestion = cell.quoted.get(key)
             raise DeclarationError(
                 f"'{key}' must be a literal",
                 path=path,
                 line=cell.lines[key],
-                hint=f"write {key} as a plain list/dict/string literal; it is read, never executed",
+                hint=f"quote the names: {key} = {suggestion}"
+                if suggestion is not None
+                else f"write {key} as a plain list/dict/string literal; it is read, never executed",
             )
     upstream = _upstream(cell, path)
     declared = cell.values.get("product")
@@ -217,6 +272,7 @@ def task_from_cell(
         resources=resources,
         line=cell.line,
         lines=cell.lines,
+        product_lines=cell.product_lines,
         cacheable=_cacheable(cell, path),
         checks=parse_checks(
             cell.values.get("checks"), products, path, cell.lines.get("checks", cell.line)
@@ -269,12 +325,12 @@ def _products(value: Any, cell: ParametersCell, path: Path) -> tuple[dict[str, s
         bad = [k for k, v in value.items() if not (isinstance(k, str) and k.isidentifier())]
         bad += [k for k, v in value.items() if not (isinstance(v, str) and v.strip("/"))]
         if not bad:
-            _not_a_folder(value.get(NB_KEY, ""), path, line)
+            _not_a_folder(value.get(NB_KEY, ""), path, cell.product_lines.get(NB_KEY, line))
             return dict(value), False
         raise DeclarationError(
             f"'product' key {bad[0]!r} must be an identifier mapped to a path string",
             path=path,
-            line=line,
+            line=cell.product_lines.get(bad[0], line) if isinstance(bad[0], str) else line,
             hint=hint,
         )
     raise DeclarationError(

@@ -155,7 +155,7 @@ def _check_paths(by_name: Mapping[str, Task]) -> dict[str, tuple[Task, bool]]:
                 raise GraphError(
                     f"product '{key}' path {path!r} contains '{{' or '}}'",
                     path=task.source,
-                    line=task.line_of("product"),
+                    line=task.product_line(key),
                     hint="Snakemake would read braces as a wildcard; use another character",
                 )
             normal = normalize_product(path)
@@ -163,7 +163,7 @@ def _check_paths(by_name: Mapping[str, Task]) -> dict[str, tuple[Task, bool]]:
                 raise GraphError(
                     f"product '{key}' path {path!r} escapes the output folder",
                     path=task.source,
-                    line=task.line_of("product"),
+                    line=task.product_line(key),
                     hint="write product paths relative to the output root, without '..'",
                 )
             found = owners.get(normal)
@@ -172,7 +172,7 @@ def _check_paths(by_name: Mapping[str, Task]) -> dict[str, tuple[Task, bool]]:
                 raise DuplicateProduct(
                     f"product {path!r} is also declared by '{other.name}' ({other.source})",
                     path=task.source,
-                    line=task.line_of("product"),
+                    line=task.product_line(key),
                     hint="give every notebook its own product paths",
                 )
             owners[normal] = (task, is_folder(path))

@@ -269,3 +269,18 @@ def test_each_job_logs_one_line_and_cache_commands_work(project: Path) -> None:
     dry = nbrules("gc", "--max-size", "0", "--dry-run")
     assert dry.returncode == 0 and "would remove 4 entries" in dry.stdout
     assert len(list((store / "manifests").glob("*.json"))) == 4
+
+
+def test_the_history_log_keeps_every_build_while_the_job_log_keeps_the_last(
+    project: Path,
+) -> None:
+    (project / "results" / "sample" / "squares.txt").unlink()
+    snakemake(project)  # the second real build: square is restored
+    logs = project / "logs" / "sample"
+    last = (logs / "square.log").read_text().splitlines()
+    history = (logs / "square.history.log").read_text().splitlines()
+    assert len(last) == 1 and "cache hit" in last[0]
+    assert len(history) == 2
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} "
+    assert re.match(stamp + "nbrules: square: cache miss", history[0])
+    assert re.fullmatch(stamp + re.escape(last[0]), history[1])

@@ -6,6 +6,8 @@ and shares its cache entries: a notebook's key does not depend on the engine.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,20 @@ def test_a_misspelt_engine_stops_the_build_before_anything_runs(tmp_path: Path) 
     assert "--engine 'kernal' is not an engine" in done.stderr
     assert "did you mean 'kernel'" in done.stderr
     assert not (project / "output").exists()
+
+
+def test_a_local_kernel_talks_over_private_sockets_without_a_tcp_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = copy("ploomber-basic", tmp_path)
+    sockets = Path(tempfile.mkdtemp(prefix="nbt-"))  # short: socket paths have a length limit
+    monkeypatch.setenv("TMPDIR", str(sockets))
+    try:
+        assert kernels(project, "--cores", "2") == ["cube", "get", "report", "squares"]
+        assert list(sockets.iterdir()) == []  # each kernel's socket folder is removed
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+    logs = sorted((project / ".nbrules" / "logs").glob("*.kernel.log"))
+    assert len(logs) == 4
+    for log in logs:
+        assert "without encryption" not in log.read_text(), log.name

@@ -79,7 +79,7 @@ def test_logs_stay_outside_the_products(sample_build: tuple[Path, str]) -> None:
     names = [*NOTEBOOKS, "report"]
     # The sample profile runs its notebooks in process: no kernel, so no kernel logs.
     assert sorted(p.name for p in (project / "logs/sample").glob("*.log")) == sorted(
-        f"{n}.log" for n in names
+        [*(f"{n}.log" for n in names), *(f"{n}.history.log" for n in names)]
     )
     for name in names:
         lines = (project / f"logs/sample/{name}.log").read_text().splitlines()

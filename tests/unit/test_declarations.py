@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from nbrules.common.errors import DeclarationError
+from nbrules.common.errors import DeclarationError, GraphError
 from nbrules.common.notebooks import code_cells
 from nbrules.plan.declarations import Task, discover, read_declaration
+from nbrules.plan.graph import build
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -416,3 +417,88 @@ def test_the_executed_notebook_cannot_be_a_folder(tmp_path: Path, line: str) -> 
     """)
     assert error.line == 3 and "cannot be a folder" in error.message
     assert error.hint and '"model": "model/"' in error.hint
+
+
+def test_syntax_error_after_a_header_and_cells_names_the_file_line(tmp_path: Path) -> None:
+    error = declaration_error(tmp_path, """
+        # ---
+        # jupyter:
+        #   jupytext:
+        #     formats: py:percent
+        # ---
+
+        # %% [markdown]
+        # # Title
+
+        # %%
+        import os
+
+        # %% tags=["parameters"]
+        upstream = None
+        product = "task.ipynb"
+        count = = 3
+    """)
+    assert error.render().startswith(f"{tmp_path / 'task.py'}:16: syntax error")
+
+
+def test_a_bad_product_path_points_at_its_key_line(tmp_path: Path) -> None:
+    task = declare(tmp_path, """
+        # %% tags=["parameters"]
+        upstream = None
+        product = {
+            "nb": "task.ipynb",
+            "data": "../outside.csv",
+        }
+    """)
+    with pytest.raises(GraphError) as caught:
+        build([task])
+    assert caught.value.line == 5
+    assert "escapes the output folder" in caught.value.message
+
+
+def test_a_product_key_that_is_not_an_identifier_points_at_its_line(tmp_path: Path) -> None:
+    error = declaration_error(tmp_path, """
+        # %% tags=["parameters"]
+        upstream = None
+        product = {
+            "nb": "task.ipynb",
+            "my data": "x.csv",
+        }
+    """)
+    assert error.line == 5
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        ("upstream = [clean]", 'quote the names: upstream = ["clean"]'),
+        ("upstream = [clean, 'load']", 'quote the names: upstream = ["clean", "load"]'),
+    ],
+)
+def test_bare_upstream_names_get_a_quoting_hint(tmp_path: Path, line: str, hint: str) -> None:
+    error = declaration_error(tmp_path, f"""
+        # %% tags=["parameters"]
+        {line}
+        product = "task.ipynb"
+    """)
+    assert error.line == 2
+    assert error.hint == hint
+    assert "plain list" not in error.render()
+
+
+def test_a_bare_name_in_a_product_dict_gets_a_quoting_hint(tmp_path: Path) -> None:
+    error = declaration_error(tmp_path, """
+        # %% tags=["parameters"]
+        upstream = None
+        product = {"nb": "task.ipynb", "data": data}
+    """)
+    assert error.hint == 'quote the names: product = {"nb": "task.ipynb", "data": "data"}'
+
+
+def test_a_computed_upstream_keeps_the_literal_hint(tmp_path: Path) -> None:
+    error = declaration_error(tmp_path, """
+        # %% tags=["parameters"]
+        upstream = names()
+        product = "task.ipynb"
+    """)
+    assert error.hint and "plain list/dict/string literal" in error.hint
