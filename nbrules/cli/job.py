@@ -37,10 +37,9 @@ def run(spec_file: str, threads: int) -> int:
 
 def _execute(spec: JobSpec, cwd: Path, threads: int, engine: str) -> RunResult:
     """Execute on a miss: a hit never imports the engines (papermill, nbformat: ≈0.3 s)."""
-    from ..engines import get_engine
     from ..run.execute import run as execute
 
-    return execute(spec, cwd, threads=threads, engine=get_engine(engine))
+    return execute(spec, cwd, threads=threads, engine=engine)
 
 
 def _skip_slow_optional_imports() -> None:

@@ -31,10 +31,12 @@ class KernelEngine(NBClientEngine):  # type: ignore[misc]
         execution_timeout: float | None = None,
         kernel_env: dict[str, str] | None = None,
         kernel_stderr: str | None = None,
+        kernel_manager: Any = None,
         **kwargs: Any,
     ) -> Any:
         client = PapermillNotebookClient(
             nb_man,
+            km=kernel_manager,
             kernel_name=kernel_name,
             timeout=execution_timeout,
             startup_timeout=start_timeout,
@@ -43,6 +45,8 @@ class KernelEngine(NBClientEngine):  # type: ignore[misc]
             stdout_file=stdout_file,
             stderr_file=stderr_file,
         )
+        if kernel_manager is not None:  # launched already (nbrules.engines.launch): ours to stop
+            return client.execute(cleanup_kc=True)
         start: dict[str, Any] = {"cwd": str(Path.cwd())}
         if kernel_env is not None:
             start["env"] = kernel_env
