@@ -255,7 +255,7 @@ def test_a_launched_kernel_nobody_used_is_shut_down(tmp_path: Path) -> None:
     from nbrules.engines.launch import Launched
 
     launched = Launched.start(request(tmp_path))
-    process = launched.manager.provisioner.process
+    process = launched.manager.provisioner.process  # type: ignore[union-attr]
     launched.shutdown()
     assert process.wait(timeout=30) is not None
     assert launched.stderr is not None and launched.stderr.closed
