@@ -15,7 +15,6 @@ import sys
 from collections.abc import Sequence
 
 from ..common.errors import NbrulesError
-from . import cache, inject, new, status, strip
 
 DESCRIPTION = """\
 Jupytext notebooks as Snakemake rules, with a content-addressed product cache.
@@ -23,7 +22,9 @@ In a Snakefile: `import nbrules; nbrules.include(workflow)`, then run `snakemake
 Without one: `nbrules build` in a project folder (pipeline.yaml or notebooks/)."""
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(only_run: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; with ``only_run``, just ``run``: a Snakemake job's own
+    start then imports none of the other subcommands (cache admin pulls in pyarrow)."""
     top = argparse.ArgumentParser(
         prog="nbrules",
         description=DESCRIPTION,
@@ -35,6 +36,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("spec", help="the job spec file the rule names")
     run.add_argument("--threads", type=int, default=0)
     run.set_defaults(func=lambda args: _run(args.spec, args.threads))
+    if only_run:
+        return top
+    from . import cache, inject, new, status, strip
+
     cache.add_parser(sub)
     status.add_parser(sub)
     inject.add_parser(sub)
@@ -90,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["build"]:
         return _build(argv[1:])
-    args = parser().parse_args(argv)
+    args = parser(only_run=argv[:1] == ["run"]).parse_args(argv)
     try:
         return int(args.func(args))
     except NbrulesError as error:

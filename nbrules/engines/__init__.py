@@ -26,6 +26,7 @@ layer's job; :func:`mark_failure` then adds papermill's banner.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,24 @@ papermill_engine: Mapping[str, _Registered] = {
     "kernel": papermill_kernel,
     "inprocess": papermill_inprocess,
 }
+
+
+def start_engine(name: str, request: EngineRequest) -> Engine:
+    """The engine called ``name``, already starting what needs no notebook: the kernel
+    engine launches its kernel (:mod:`.launch`), which boots while papermill is imported
+    and the notebook is read and prepared. A kernel that cannot launch here is left to
+    the engine, which reports it as usual."""
+    launched = None
+    if name == "kernel":
+        from .launch import Launched
+
+        with contextlib.suppress(Exception):
+            launched = Launched.start(request)
+    from .managed import PapermillEngine
+
+    if name not in ENGINES:
+        raise KeyError(name)
+    return PapermillEngine(ENGINES[name], launched)
 
 
 def get_engine(name: str) -> Engine:

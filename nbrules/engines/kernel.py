@@ -23,7 +23,7 @@ from papermill.engines import NBClientEngine, NotebookExecutionManager
 from papermill.log import logger
 from traitlets.config import Config
 
-_SOCKET_ROOM = 90  # bytes left for the folder of "kernel-5"-style socket paths
+from .launch import local_transport
 
 
 class KernelEngine(NBClientEngine):  # type: ignore[misc]
@@ -41,6 +41,7 @@ class KernelEngine(NBClientEngine):  # type: ignore[misc]
         execution_timeout: float | None = None,
         kernel_env: dict[str, str] | None = None,
         kernel_stderr: str | None = None,
+        kernel_manager: Any = None,
         **kwargs: Any,
     ) -> Any:
         sockets = tempfile.mkdtemp(prefix="nbrules-kernel-")
@@ -55,6 +56,7 @@ class KernelEngine(NBClientEngine):  # type: ignore[misc]
                 execution_timeout,
                 kernel_env,
                 kernel_stderr,
+                kernel_manager,
                 sockets,
             )
         finally:
@@ -71,14 +73,14 @@ class KernelEngine(NBClientEngine):  # type: ignore[misc]
         execution_timeout: float | None,
         kernel_env: dict[str, str] | None,
         kernel_stderr: str | None,
+        kernel_manager: Any,
         sockets: str,
     ) -> Any:
         # A private folder per kernel: ipc "ports" are files, numbered from 1 in it.
-        # A socket path has a length limit (~107 bytes): a long $TMPDIR keeps TCP.
-        ipc = {"transport": "ipc", "ip": f"{sockets}/kernel"}
-        local = Config({"KernelManager": ipc if len(sockets) < _SOCKET_ROOM else {}})
+        local = Config({"KernelManager": local_transport(sockets)})
         client = PapermillNotebookClient(
             nb_man,
+            km=kernel_manager,
             kernel_name=kernel_name,
             timeout=execution_timeout,
             startup_timeout=start_timeout,
@@ -88,6 +90,8 @@ class KernelEngine(NBClientEngine):  # type: ignore[misc]
             stderr_file=stderr_file,
             config=local,
         )
+        if kernel_manager is not None:  # launched already (nbrules.engines.launch): ours to stop
+            return client.execute(cleanup_kc=True)
         start: dict[str, Any] = {"cwd": str(Path.cwd())}
         if kernel_env is not None:
             start["env"] = kernel_env

@@ -28,6 +28,8 @@ from . import ENGINES, CellFailure, EngineRequest, KernelFailure, papermill_engi
 if TYPE_CHECKING:
     import nbformat
 
+    from .launch import Launched
+
 
 def register() -> None:
     """nbrules' engines in papermill's registry (entry points cover installed copies);
@@ -42,8 +44,9 @@ def register() -> None:
 class PapermillEngine:
     """An nbrules engine: the papermill engine ``name`` behind nbrules' engine seam."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, launched: Launched | None = None) -> None:
         self.name = name
+        self.launched = launched
 
     def execute(self, nb: nbformat.NotebookNode, request: EngineRequest) -> None:
         from jupyter_client.kernelspec import NoSuchKernel
@@ -52,8 +55,9 @@ class PapermillEngine:
         register()
         prepare(nb, request)
         for attempt in (1, 2):
+            launched, self.launched = self.launched, None  # a second attempt starts anew
             try:
-                self._execute(nb, request)
+                self._execute(nb, request, launched)
                 break
             except NoSuchKernel as exc:
                 raise KernelFailure(
@@ -73,17 +77,28 @@ class PapermillEngine:
         if failure is not None:
             raise failure
 
-    def _execute(self, nb: nbformat.NotebookNode, request: EngineRequest) -> None:
-        with contextlib.chdir(request.cwd):
-            papermill_engines.execute_notebook_with_engine(
-                self.name,
-                nb,
-                kernel_name=request.kernel,
-                progress_bar=False,
-                autosave_cell_every=0,
-                kernel_env=dict(request.env),
-                kernel_stderr=str(request.log) if request.log is not None else None,
-            )
+    def _execute(
+        self, nb: nbformat.NotebookNode, request: EngineRequest, launched: Launched | None
+    ) -> None:
+        extra = {}
+        if launched is not None:
+            launched.handed_over()
+            extra["kernel_manager"] = launched.manager
+        try:
+            with contextlib.chdir(request.cwd):
+                papermill_engines.execute_notebook_with_engine(
+                    self.name,
+                    nb,
+                    kernel_name=request.kernel,
+                    progress_bar=False,
+                    autosave_cell_every=0,
+                    kernel_env=dict(request.env),
+                    kernel_stderr=str(request.log) if request.log is not None else None,
+                    **extra,
+                )
+        finally:
+            if launched is not None:
+                launched.close()
 
 
 def _started(nb: nbformat.NotebookNode) -> bool:

@@ -26,8 +26,8 @@ from ..engines import (
     Engine,
     EngineRequest,
     KernelFailure,
-    get_engine,
     mark_failure,
+    start_engine,
 )
 from ..plan.declarations import NB_KEY
 from ..plan.inject import inject, injected_source, injected_values
@@ -61,21 +61,15 @@ class RunResult:
 def run(
     spec: JobSpec,
     cwd: Path,
-    engine: Engine | None = None,
+    engine: Engine | str | None = None,
     threads: int = 0,
     environ: Mapping[str, str] | None = None,
 ) -> RunResult:
-    """Execute the notebook of ``spec``; products exist on return, or none do."""
+    """Execute the notebook of ``spec``; products exist on return, or none do.
+
+    ``engine`` by name starts first (the kernel boots while the notebook is prepared)."""
     if spec.kind != "notebook":
         return _run_script(spec, cwd, threads, environ)
-    source = cwd / spec.source
-    text = source.read_text(encoding="utf-8")
-    nb = inject(read_notebook(source, text), injected_source(spec, cwd), source)
-    nb.metadata["kernelspec"] = {
-        "name": spec.kernel,
-        "display_name": spec.kernel,
-        "language": "python",
-    }
     products = {k: cwd / v for k, v in spec.products.items()}
     for path in products.values():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,9 +83,19 @@ def run(
         output=str(executed.relative_to(cwd)),
         parameters=injected_values(spec, cwd),
     )
+    if engine is None or isinstance(engine, str):
+        engine = start_engine(engine or DEFAULT_ENGINE, request)
+    source = cwd / spec.source
+    text = source.read_text(encoding="utf-8")
+    nb = inject(read_notebook(source, text), injected_source(spec, cwd), source)
+    nb.metadata["kernelspec"] = {
+        "name": spec.kernel,
+        "display_name": spec.kernel,
+        "language": "python",
+    }
     start = time.perf_counter()
     try:
-        (engine or get_engine(DEFAULT_ENGINE)).execute(nb, request)
+        engine.execute(nb, request)
     except CellFailure as failure:
         _remove(products.values())
         saved = failed_notebook_path(spec, cwd)

@@ -68,3 +68,37 @@ def test_in_process_refuses_a_kernel_of_another_python(
     assert engine_for(dataclasses.replace(spec, kernel="python3")) == "inprocess"
     monkeypatch.setenv("NBRULES_ENGINE", "kernel")
     assert engine_for(spec) == "kernel"
+
+
+HIT_PROBE = """\
+import sys
+from nbrules.cli import main
+code = main(["run", sys.argv[1]])
+heavy = ("papermill", "nbformat", "nbclient", "jupytext", "pyarrow", "jupyter_client")
+print(sorted(name for name in heavy if name in sys.modules))
+sys.exit(code)
+"""
+
+
+def test_a_cache_hit_job_imports_no_engine_and_no_notebook_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nbrules.plan.jobspec import JobSpec, write_spec_file
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "n.py").write_text(
+        '# %% tags=["parameters"]\nproduct = {"data": "out.txt"}\n\n'
+        '# %%\nopen(product["data"], "w").write("made")\n')
+    spec = JobSpec(name="n", source="notebooks/n.py", products={"data": "results/out.txt"},
+                   single=False, upstream={}, key_inputs={}, order_inputs=[], params={},
+                   log="logs/n.log", kernel="python3", pythonpath=["notebooks"],
+                   results="results")
+    spec_file = write_spec_file(spec, tmp_path)
+    monkeypatch.setenv("NBRULES_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("NBRULES_ENGINE", "kernel")
+    runs = [subprocess.run([sys.executable, "-c", HIT_PROBE, spec_file], cwd=tmp_path,
+                           capture_output=True, text=True, check=True) for _ in range(2)]
+    assert "cache miss" in runs[0].stderr and "'papermill'" in runs[0].stdout
+    assert "cache hit" in runs[1].stderr, runs[1].stderr
+    assert runs[1].stdout.strip() == "[]"
+    assert (tmp_path / "results" / "out.txt").read_text() == "made"

@@ -235,3 +235,36 @@ def test_a_kernel_that_dies_starting_is_started_once_more_then_reported(
     assert "the kernel died" in caught.value.message
     assert "kernel.log" in caught.value.hint
     assert nb.cells[0].outputs == []
+
+
+def test_a_kernel_launched_before_the_notebook_runs_it_and_is_stopped(tmp_path: Path) -> None:
+    from nbrules.engines import start_engine
+
+    engine = start_engine("kernel", request(tmp_path, FROM_ENV="launched-"))
+    launched = engine.launched  # type: ignore[attr-defined]
+    assert launched is not None and launched.manager.has_kernel
+    process = launched.manager.provisioner.process
+    nb = notebook("import os\nos.getpid()", "os.environ['FROM_ENV'] + os.getcwd()")
+    engine.execute(nb, request(tmp_path, FROM_ENV="launched-"))
+    assert nb.cells[0].outputs[0]["data"]["text/plain"] == str(process.pid)
+    assert nb.cells[1].outputs[0]["data"]["text/plain"] == repr(f"launched-{tmp_path}")
+    assert process.wait(timeout=30) is not None  # nbclient shut the launched kernel down
+
+
+def test_a_launched_kernel_nobody_used_is_shut_down(tmp_path: Path) -> None:
+    from nbrules.engines.launch import Launched
+
+    launched = Launched.start(request(tmp_path))
+    process = launched.manager.provisioner.process  # type: ignore[union-attr]
+    launched.shutdown()
+    assert process.wait(timeout=30) is not None
+    assert launched.stderr is not None and launched.stderr.closed
+
+
+def test_a_kernel_that_cannot_launch_early_is_reported_by_the_engine(tmp_path: Path) -> None:
+    from nbrules.engines import KernelFailure, start_engine
+
+    missing = EngineRequest(tmp_path, "no-such-kernel", dict(os.environ), tmp_path / "k.log")
+    engine = start_engine("kernel", missing)
+    with pytest.raises(KernelFailure, match="no Jupyter kernel named 'no-such-kernel'"):
+        engine.execute(notebook("1"), missing)
