@@ -26,6 +26,7 @@ from ..common.text import did_you_mean
 from ..common.yaml import YamlMap, line_of
 from ..plan.checks import Check, call_target
 from ..plan.declarations import NB_KEY, ParametersCell, read_parameters_cell
+from . import dotted
 from .keys import HONOURED_TASK, WARNED_TASK, Warnings, check_keys
 from .sources import Source, function_source
 
@@ -98,7 +99,7 @@ def entry_drafts(
     upstream = _yaml_upstream(entry, where, meta)
     params = _params(entry.get("params"), where, line_of(entry, "params"), root, warnings)
     if "grid" in entry:
-        drafts = _grid_drafts(entry, rel_source, cell, product, params, upstream, where)
+        drafts = _grid_drafts(entry, rel_source, cell, product, params, upstream, where, root)
     else:
         name = str(entry.get("name") or found.default_name)
         line = line_of(entry, "source")
@@ -318,7 +319,10 @@ def _params(value: Any, where: Path, line: int, root: Path, warnings: Warnings) 
         return {}
     if not isinstance(value, Mapping):
         raise ConfigError(f"'params' must be a mapping, got {value!r}", path=where, line=line)
-    params = {str(k): _injectable(v, f"params.{k}", where, line) for k, v in value.items()}
+    params = {
+        str(k): _value(v, f"params.{k}", where, line_of(value, k, line), root)
+        for k, v in value.items()
+    }
     resources = params.get("resources_")
     if isinstance(resources, Mapping):
         warnings.add(
@@ -338,27 +342,19 @@ def _params(value: Any, where: Path, line: int, root: Path, warnings: Warnings) 
     return params
 
 
-def _injectable(value: Any, what: str, where: Path, line: int) -> Any:
+def _value(value: Any, what: str, where: Path, line: int, root: Path) -> Any:
+    """A top-level params or grid value: a dotted path is called (see :mod:`.dotted`)."""
+    if dotted.is_dotted(value):
+        value = dotted.call(value, what, where, line, root)
+    return _injectable(value)
+
+
+def _injectable(value: Any) -> Any:
     """A YAML value as papermill would inject it: unknown scalars (dates) become str."""
     if isinstance(value, Mapping):
-        if "dotted_path" in value:
-            raise ConfigError(
-                f"{what}: dotted_path values (calling a function) are not supported",
-                path=where,
-                line=line,
-                hint="compute the value inside the notebook",
-            )
-        return {str(k): _injectable(v, what, where, line) for k, v in value.items()}
+        return {str(k): _injectable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_injectable(v, what, where, line) for v in value]
-    if isinstance(value, str) and "::" in value and " " not in value:
-        raise ConfigError(
-            f"{what}: {value!r} looks like a 'module::function' dotted path, "
-            "which nbrules does not call",
-            path=where,
-            line=line,
-            hint="compute the value inside the notebook",
-        )
+        return [_injectable(v) for v in value]
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     return str(value)
@@ -372,6 +368,7 @@ def _grid_drafts(
     params: dict[str, Any],
     upstream: tuple[str, ...] | None,
     where: Path,
+    root: Path,
 ) -> list[Draft]:
     """One task per grid combination, named and with products as Ploomber's TaskGroup."""
     line = line_of(entry, "grid")
@@ -384,7 +381,7 @@ def _grid_drafts(
         )
     name = str(entry["name"])
     drafts = []
-    for index, combo in enumerate(_grid(entry["grid"], params, where, line)):
+    for index, combo in enumerate(_grid(entry["grid"], params, where, line, root)):
         at = (where, line)
         task = _render_grid(name, combo, at) if "[[" in name else f"{name}{index}"
         products = (
@@ -396,7 +393,9 @@ def _grid_drafts(
     return drafts
 
 
-def _grid(grid: Any, params: Mapping[str, Any], where: Path, line: int) -> Iterator[dict[str, Any]]:
+def _grid(
+    grid: Any, params: Mapping[str, Any], where: Path, line: int, root: Path
+) -> Iterator[dict[str, Any]]:
     """Ploomber's ``ParamGrid.product``: each dict's combinations, in order, plus params."""
     grids = [grid] if isinstance(grid, Mapping) else grid
     if not isinstance(grids, list) or not all(isinstance(g, Mapping) for g in grids):
@@ -407,7 +406,10 @@ def _grid(grid: Any, params: Mapping[str, Any], where: Path, line: int) -> Itera
             hint="grid: {alpha: [0.1, 1.0], fit_intercept: [true]}",
         )
     for one in grids:
-        values = {str(k): _injectable(v, f"grid.{k}", where, line) for k, v in one.items()}
+        values = {
+            str(k): _value(v, f"grid.{k}", where, line_of(one, k, line), root)
+            for k, v in one.items()
+        }
         overlap = sorted(set(values) & set(params))
         if overlap:
             raise ConfigError(

@@ -451,7 +451,7 @@ def test_non_notebook_sources_are_refused(tmp_path: Path, source: str, message: 
      "did you mean 'get.py'?"),
     (BASIC["pipeline.yaml"].replace("product: out/clean.html",
                                     "product: out/clean.html\n    params: {n: 'm::f'}"),
-     "dotted path"),
+     "cannot import module 'm'"),
 ])
 def test_refused_specs_say_why(tmp_path: Path, yaml_text: str, message: str) -> None:
     assert message in error(project(tmp_path, {**BASIC, "pipeline.yaml": yaml_text})).render()
@@ -538,3 +538,49 @@ def test_a_symlinked_output_folder_stays_inside_the_project(tmp_path: Path) -> N
     project(root, BASIC)
     (root / "out").symlink_to(elsewhere)
     assert tasks(root)["get"].products["data"] == "out/get.csv"
+
+
+DOTTED = {
+    **BASIC,
+    "values.py": ("def alphas():\n    return [1, 2]\n\n"
+                  "def scaled(factor, base=10):\n    return base * factor\n\n"
+                  "def nothing():\n    return None\n\n"
+                  "def opaque():\n    return object()\n"),
+}
+
+
+def dotted(tmp: Path, params: str) -> Path:
+    text = BASIC["pipeline.yaml"].replace("product: out/clean.html",
+                                          f"product: out/clean.html\n    params: {params}")
+    return project(tmp, {**DOTTED, "pipeline.yaml": text})
+
+
+def test_dotted_path_params_are_called_with_their_keyword_arguments(tmp_path: Path) -> None:
+    found = tasks(dotted(tmp_path, "{a: 'values::alphas', "
+                                   "b: {dotted_path: values::scaled, factor: 3}, "
+                                   "c: {dotted_path: values.scaled, factor: 2, base: 1}, "
+                                   "nested: {x: {dotted_path: values::alphas}}}"))
+    assert found["clean-data"].params == {
+        "a": [1, 2], "b": 30, "c": 2,
+        "nested": {"x": {"dotted_path": "values::alphas"}},  # only top-level values, as Ploomber
+    }
+
+
+def test_a_dotted_path_in_a_grid_gives_the_axis(tmp_path: Path) -> None:
+    text = BASIC["pipeline.yaml"].replace(
+        "product: out/clean.html", "product: out/clean.html\n    name: c-\n    grid: {k: values::alphas}")
+    found = tasks(project(tmp_path, {**DOTTED, "pipeline.yaml": text}))
+    assert found["c-0"].params == {"k": 1} and found["c-1"].params == {"k": 2}
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ("{n: 'm::f'}", "params.n: cannot import module 'm'"),
+    ("{n: 'values::missing'}", "params.n: module 'values' has no function 'missing'"),
+    ("{n: 'values::nothing'}", "params.n: values::nothing() returned None"),
+    ("{n: 'values::opaque'}", "params.n: values::opaque returned a object"),
+    ("{n: {dotted_path: values::scaled}}", "params.n: values::scaled() raised TypeError"),
+    ("{n: {dotted_path: 3}}", "params.n: dotted_path 3 is not 'module::function'"),
+])
+def test_dotted_path_errors_are_located(tmp_path: Path, params: str, message: str) -> None:
+    rendered = error(dotted(tmp_path, params)).render()
+    assert message in rendered and "pipeline.yaml:6:" in rendered, rendered

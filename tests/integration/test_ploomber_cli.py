@@ -1,0 +1,88 @@
+"""`nbrules build` on Ploomber projects: dotted-path params, Ploomber's command-line
+flags, ``exclude_input``; real Snakemake, real kernels, real cache.
+
+Fixture notebooks append a line to ``kernel-runs.txt`` when they execute, so the new
+lines after a build are exactly what that build executed (a restore adds none).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow
+PROJECTS = Path(__file__).resolve().parents[1] / "projects"
+IGNORE = shutil.ignore_patterns(".snakemake", ".nbrules", "output", "out", "kernel-runs.txt",
+                                "__pycache__")
+
+
+def copy(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(PROJECTS / name, target, ignore=IGNORE)
+    return target
+
+
+def nbrules_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("NBRULES_CACHE", None)
+    env.pop("NBRULES_BUILD", None)
+    return subprocess.run([sys.executable, "-m", "nbrules", "build", "--cores", "1", *args],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def executed(project: Path, *args: str) -> list[str]:
+    """Build; what executed (sorted). Fails on a failed build."""
+    runs = project / "kernel-runs.txt"
+    seen = runs.read_text().splitlines() if runs.exists() else []
+    done = nbrules_build(project, *args)
+    assert done.returncode == 0, done.stderr[-5000:]
+    now = runs.read_text().splitlines() if runs.exists() else []
+    return sorted(now[len(seen):])
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+
+def injected(notebook: Path) -> str:
+    nb = nbformat.read(notebook, as_version=4)
+    return next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+
+
+def test_dotted_path_params_are_called_and_their_values_are_the_key(tmp_path: Path) -> None:
+    project = copy("ploomber-dotted", tmp_path)
+    assert executed(project) == ["fit-0.1", "fit-1.0"]
+    assert "columns = ['x', 'y']" in injected(project / "output" / "fit-0.ipynb")
+
+    assert executed(project) == []  # no-op
+    settings = project / "settings.py"
+    original = settings.read_text()
+    edit(settings, "def columns(n):", "# the same values\ndef columns(n):")
+    assert executed(project) == []  # the function's code is not the key, its value is
+
+    edit(settings, '["x", "y", "z"]', '["a", "y", "z"]')
+    assert executed(project) == ["fit-0.1", "fit-1.0"]
+    assert "columns = ['a', 'y']" in injected(project / "output" / "fit-1.ipynb")
+
+    settings.write_text(original)
+    assert executed(project) == []  # revert: restored from the cache
+    assert "columns = ['x', 'y']" in injected(project / "output" / "fit-1.ipynb")
+
+
+def test_a_failing_dotted_path_is_a_located_error(tmp_path: Path) -> None:
+    project = copy("ploomber-dotted", tmp_path)
+    edit(project / "settings.py", "return [0.1, 1.0]", "return 1 / 0")
+    done = nbrules_build(project)
+    assert done.returncode == 1
+    assert ("pipeline.yaml:8: grid.alpha: settings::alphas() raised ZeroDivisionError"
+            in done.stderr), done.stderr[-3000:]
+    assert not (project / "kernel-runs.txt").exists()
