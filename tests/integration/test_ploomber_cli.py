@@ -55,7 +55,8 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def injected(notebook: Path) -> str:
     nb = nbformat.read(notebook, as_version=4)
-    return next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    return str(next(c.source for c in nb.cells
+                    if "injected-parameters" in c.metadata.get("tags", [])))
 
 
 def test_dotted_path_params_are_called_and_their_values_are_the_key(tmp_path: Path) -> None:

@@ -568,7 +568,8 @@ def test_dotted_path_params_are_called_with_their_keyword_arguments(tmp_path: Pa
 
 def test_a_dotted_path_in_a_grid_gives_the_axis(tmp_path: Path) -> None:
     text = BASIC["pipeline.yaml"].replace(
-        "product: out/clean.html", "product: out/clean.html\n    name: c-\n    grid: {k: values::alphas}")
+        "product: out/clean.html",
+        "product: out/clean.html\n    name: c-\n    grid: {k: values::alphas}")
     found = tasks(project(tmp_path, {**DOTTED, "pipeline.yaml": text}))
     assert found["c-0"].params == {"k": 1} and found["c-1"].params == {"k": 2}
 
