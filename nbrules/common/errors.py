@@ -15,6 +15,7 @@ The tree::
     │   ├── DuplicateProduct     two notebooks declare the same product path
     │   └── DuplicateName        two notebooks share a name (or a rule name)
     ├── ConfigError              config / profile / pipeline.yaml values are invalid
+    │   └── Problems             several of them, reported together in one run
     ├── ExecutionError           a notebook failed while running (carries the
     │   │                        exception's name, value and traceback)
     │   └── CheckFailed          an integrity check failed on a product it wrote
@@ -82,6 +83,36 @@ class DuplicateName(GraphError):
 
 class ConfigError(NbrulesError):
     """A config or profile value is invalid."""
+
+
+class Problems(ConfigError):
+    """Several errors found in one pass, so a user fixes them all before rerunning.
+
+    Rendered one after another, each with its location and hint, then a count.
+    """
+
+    def __init__(self, errors: list[NbrulesError]) -> None:
+        self.errors = [e for error in errors for e in _flat(error)]
+        first = self.errors[0]
+        super().__init__(first.message, path=first.path, line=first.line, hint=first.hint)
+
+    def render(self) -> str:
+        if not hasattr(self, "errors"):  # during __init__
+            return super().render()
+        count = f"{len(self.errors)} problems found; nothing was run"
+        return "\n".join([*(e.render() for e in self.errors), count])
+
+    @classmethod
+    def raise_if_any(cls, errors: list[NbrulesError]) -> None:
+        """Nothing if ``errors`` is empty; the error itself if one; else all of them."""
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise cls(errors)
+
+
+def _flat(error: NbrulesError) -> list[NbrulesError]:
+    return error.errors if isinstance(error, Problems) else [error]
 
 
 class ExecutionError(NbrulesError):

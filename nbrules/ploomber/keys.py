@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..common.errors import ConfigError
+from ..common.errors import ConfigError, NbrulesError, Problems
 from ..common.text import did_you_mean
 from ..common.yaml import line_of
 
@@ -53,9 +53,14 @@ WARNED_TASK = {
     "on_failure": HOOKS,
     "serializer": SERIALIZERS,
     "unserializer": SERIALIZERS,
-    "client": CLIENTS,
-    "product_client": CLIENTS,
+    "product_client": "products are local files; copy them to remote storage in a downstream task",
 }
+#: Keys only Ploomber's SQL tasks take (SQLScript, SQLDump, SQLUpload, …).
+SQL_TASK_KEYS = ("client", "chunksize", "io_handler", "to_sql_kwargs")
+SQL_HINT = (
+    "run the query from a notebook or a Python-function task (e.g. pandas.read_sql with "
+    "your database client) and save its result as a product"
+)
 HONOURED_TOP = ("tasks", "meta", "executor")
 HONOURED_META = (
     "extract_upstream",
@@ -112,15 +117,29 @@ def check_keys(
     path: Path,
     warnings: Warnings,
 ) -> None:
-    """Warned keys are recorded, honoured ones pass, any other is an error."""
+    """Warned keys are recorded, honoured ones pass; every other key is reported,
+    all of them at once (SQL task keys as such, the rest with a did-you-mean)."""
     known = [*honoured, *warned]
+    problems: list[NbrulesError] = []
     for key in data:
         if key in warned:
             warnings.add(str(key), warned[key], path, line_of(data, key))
-        elif key not in honoured:
-            raise ConfigError(
-                f"unknown {where} key '{key}'",
-                path=path,
-                line=line_of(data, key),
-                hint=did_you_mean(str(key), known),
+        elif where == "task" and key in SQL_TASK_KEYS:
+            problems.append(
+                ConfigError(
+                    f"SQL tasks are not supported ('{key}' is a key of Ploomber's SQL tasks)",
+                    path=path,
+                    line=line_of(data, key),
+                    hint=SQL_HINT,
+                )
             )
+        elif key not in honoured:
+            problems.append(
+                ConfigError(
+                    f"unknown {where} key '{key}'",
+                    path=path,
+                    line=line_of(data, key),
+                    hint=did_you_mean(str(key), known),
+                )
+            )
+    Problems.raise_if_any(problems)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..common.errors import ConfigError, DeclarationError
+from ..common.errors import ConfigError, DeclarationError, NbrulesError, Problems
 from ..common.files import normal, relative_if_inside
 from ..common.text import did_you_mean
 from ..common.yaml import YamlMap, line_of, read_yaml
@@ -88,14 +88,26 @@ def load(spec_path: Path, env: Env, root: Path | None = None) -> Spec:
             hint="tasks:\n  - source: get.py\n    product: output/get.ipynb",
         )
     warnings = Warnings()
-    _check_top(raw, shown, warnings)
+    problems: list[NbrulesError] = []
+    try:
+        _check_top(raw, shown, warnings)
+    except NbrulesError as error:  # reported with the tasks' problems
+        problems.append(error)
     data = env.render(raw, shown, None)
-    meta = _meta(data.get("meta"), shown, warnings)
-    entries = [(e, shown, root) for e in _task_list(data, shown)]
-    entries += _imported(data.get("meta"), spec_path, shown, env)
+    try:
+        meta = _meta(data.get("meta"), shown, warnings)
+        entries = [(e, shown, root) for e in _task_list(data, shown)]
+        entries += _imported(data.get("meta"), spec_path, shown, env)
+    except NbrulesError as error:
+        Problems.raise_if_any([*problems, error])
+        raise
     drafts: list[Draft] = []
     for entry, where, base in entries:
-        drafts.extend(entry_drafts(entry, where, base, root, meta, warnings))
+        try:
+            drafts.extend(entry_drafts(entry, where, base, root, meta, warnings))
+        except NbrulesError as error:  # every task's problems, in one run
+            problems.append(error)
+    Problems.raise_if_any(problems)
     if not drafts:
         raise ConfigError(
             "pipeline.yaml declares no tasks",

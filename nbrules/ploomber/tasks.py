@@ -20,19 +20,18 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..common.errors import ConfigError, DeclarationError
+from ..common.errors import ConfigError, DeclarationError, NbrulesError, Problems
 from ..common.files import normal, relative_if_inside
 from ..common.text import did_you_mean
 from ..common.yaml import YamlMap, line_of
 from ..plan.checks import Check, call_target
 from ..plan.declarations import NB_KEY, ParametersCell, read_parameters_cell
 from . import dotted
-from .keys import HONOURED_TASK, WARNED_TASK, Warnings, check_keys
+from .keys import HONOURED_TASK, SQL_HINT, WARNED_TASK, Warnings, check_keys
 from .sources import Source, function_source
 
 _REFUSED_SUFFIX = {
-    ".sql": "SQL tasks are not supported: run the query from a notebook (e.g. with "
-    "pandas.read_sql) and save its result as a product",
+    ".sql": SQL_HINT,
     ".R": "R notebooks are not supported",
     ".Rmd": "R notebooks are not supported",
     ".r": "R notebooks are not supported",
@@ -41,6 +40,8 @@ _REFUSED_SUFFIX = {
 _KINDS = {".py": "notebook", ".ipynb": "notebook", ".sh": "shell"}
 #: The ``class:`` each kind accepts (Ploomber's task classes).
 _CLASSES = {"notebook": "NotebookRunner", "function": "PythonCallable", "shell": "ShellScript"}
+#: Ploomber's SQL task and product classes (SQLDump, SQLUpload, PostgresRelation, …).
+_SQL_CLASSES = ("SQL", "Postgres")
 _NB_SUFFIXES = (".ipynb", ".html", ".htm")
 #: ``[[param]]`` in grid names and products: sandboxed, and a misspelled name is an
 #: error rather than an empty string.
@@ -134,8 +135,9 @@ def _source(entry: Mapping[str, Any], where: Path, base: Path, root: Path) -> So
     suffix = PurePosixPath(text).suffix
     label = entry.get("name") or text
     if suffix in _REFUSED_SUFFIX:
+        what = "SQL tasks are" if suffix == ".sql" else f"source {text} is"
         raise ConfigError(
-            f"task '{label}': source {text} is not supported",
+            f"task '{label}': {what} not supported",
             path=where,
             line=line,
             hint=_REFUSED_SUFFIX[suffix].format(source=text),
@@ -167,6 +169,8 @@ def _source(entry: Mapping[str, Any], where: Path, base: Path, root: Path) -> So
 
 
 def _check_classes(entry: Mapping[str, Any], where: Path, kind: str) -> None:
+    label = entry.get("name") or entry["source"]
+    problems: list[NbrulesError] = []
     checks = (
         ("class", _CLASSES[kind], f"a {kind} task is a {_CLASSES[kind]}"),
         ("product_class", "File", "products are files"),
@@ -174,13 +178,20 @@ def _check_classes(entry: Mapping[str, Any], where: Path, kind: str) -> None:
     )
     for key, accepted, why in checks:
         value = entry.get(key, accepted)
-        if value != accepted:
-            raise ConfigError(
-                f"task '{entry.get('name') or entry['source']}': {key}: {value} is not supported",
+        if value == accepted:
+            continue
+        sql = any(word in str(value) for word in _SQL_CLASSES)
+        problems.append(
+            ConfigError(
+                f"task '{label}': SQL tasks are not supported ({key}: {value})"
+                if sql
+                else f"task '{label}': {key}: {value} is not supported",
                 path=where,
                 line=line_of(entry, key),
-                hint=why,
+                hint=SQL_HINT if sql else why,
             )
+        )
+    Problems.raise_if_any(problems)
 
 
 def _parameters(path: Path, shown: Path) -> ParametersCell:

@@ -585,3 +585,45 @@ def test_a_dotted_path_in_a_grid_gives_the_axis(tmp_path: Path) -> None:
 def test_dotted_path_errors_are_located(tmp_path: Path, params: str, message: str) -> None:
     rendered = error(dotted(tmp_path, params)).render()
     assert message in rendered and "pipeline.yaml:6:" in rendered, rendered
+
+
+def test_every_unsupported_thing_is_listed_in_one_run(tmp_path: Path) -> None:
+    text = yaml("""
+        clientz: {}
+        tasks:
+          - source: get.py
+            product: {nb: out/get.ipynb, data: out/get.csv}
+            papermill_parms: {}
+            kernel_name: python3
+          - source: scripts/clean-data.py
+            product: out/clean.html
+            client: db.get_client
+          - source: query.sql
+            product: [schema, table]
+          - source: get.py
+            name: dump
+            class: SQLDump
+            product: out/dump.ipynb
+        """)
+    problem = error(project(tmp_path, {**BASIC, "query.sql": "select 1", "pipeline.yaml": text}))
+    lines = problem.render().splitlines()
+    located = [line for line in lines if line.startswith("pipeline.yaml:")]
+    assert located == [
+        "pipeline.yaml:1: unknown pipeline.yaml key 'clientz'",
+        "pipeline.yaml:5: unknown task key 'papermill_parms'",
+        "pipeline.yaml:6: unknown task key 'kernel_name'",
+        "pipeline.yaml:9: SQL tasks are not supported ('client' is a key of Ploomber's SQL tasks)",
+        "pipeline.yaml:10: task 'query.sql': SQL tasks are not supported",
+        "pipeline.yaml:14: task 'dump': SQL tasks are not supported (class: SQLDump)",
+    ], lines
+    assert "hint: did you mean 'clients'?" in lines
+    assert "hint: did you mean 'papermill_params'?" in lines
+    assert lines[-1] == "6 problems found; nothing was run"
+
+
+def test_one_problem_is_reported_alone(tmp_path: Path) -> None:
+    text = BASIC["pipeline.yaml"].replace("product: out/clean.html",
+                                          "product: out/clean.html\n    chunksize: 10")
+    rendered = error(project(tmp_path, {**BASIC, "pipeline.yaml": text})).render()
+    assert rendered.startswith("pipeline.yaml:6: SQL tasks are not supported ('chunksize'")
+    assert "problems found" not in rendered
