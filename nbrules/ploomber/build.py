@@ -27,6 +27,17 @@ executor):
     override one env key, as ``ploomber build --env--KEY VALUE`` (nested: ``--env--a--b``).
 ``--entry-point FILE``, ``-e FILE``
     another spec than ``pipeline.yaml`` (``pipeline.serve.yaml`` selects ``env.serve.yaml``).
+``--partially TASK``
+    build TASK and what it needs only (as ``ploomber build --partially``; a task name as
+    a plain argument does the same).
+``--skip-upstream``
+    with ``--partially`` (or task names): run only the named tasks, on the upstream
+    products as they are (Snakemake's ``--allowed-rules``); a missing one is an error.
+``--log LEVEL``
+    ``debug`` (Snakemake's ``--verbose``), ``info`` (the default), or ``warning`` /
+    ``error`` / ``critical`` (``--quiet``: no progress, rules or reasons).
+``--log-file FILE``
+    everything the build prints (Snakemake, jobs, kernels) is also appended to FILE.
 
 What the command decided travels to ``build.smk`` as JSON in ``$NBRULES_BUILD``, so
 every parse of the Snakefile (also in remote jobs) sees the same env and timestamp.
@@ -40,11 +51,13 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..common.errors import ConfigError
+from ..common.tee import tee
 from ..common.text import did_you_mean
 from ..common.yaml import merge, read_yaml
 from ..plan import graph
@@ -103,34 +116,78 @@ class Options:
     env: dict[str, Any] = field(default_factory=dict)
     snakemake: tuple[str, ...] = ()
     engine: str | None = None
+    #: ``--partially`` targets (task names).
+    partially: tuple[str, ...] = ()
+    skip_upstream: bool = False
+    log_level: str | None = None
+    log_file: str | None = None
 
 
 def parse(argv: Sequence[str]) -> Options:
     """Split our options from Snakemake's (which keep their order)."""
-    profile = entry = engine = None
+    valued: dict[str, str] = {}
     env: dict[str, Any] = {}
+    partially: list[str] = []
+    skip_upstream = False
     rest: list[str] = []
     args = list(argv)
     while args:
         arg = args.pop(0)
         name, eq, inline = arg.partition("=")
-        if name in ("--profile", "--entry-point", "-e", "--engine") or name.startswith("--env--"):
+        if name in _VALUED or name.startswith("--env--"):
             if not eq and not args:
                 raise ConfigError(f"{name} needs a value", hint=f"{name} VALUE")
             value = inline if eq else args.pop(0)
-            if name == "--profile":
-                profile = value
-            elif name in ("--entry-point", "-e"):
-                entry = value
-            elif name == "--engine":
-                engine = _engine(value)
-            else:
+            if name.startswith("--env--"):
                 _set_nested(env, name.removeprefix("--env--").split("--"), value)
+            elif name == "--partially":
+                partially.append(value)
+            else:
+                valued[_VALUED[name]] = value
         elif arg in ("--force", "-f"):
             rest.append("--forceall")  # Ploomber's --force: execute everything again
+        elif arg == "--skip-upstream":
+            skip_upstream = True
         else:
             rest.append(arg)
-    return Options(profile, entry, env, tuple(rest), engine)
+    engine = valued.get("engine")
+    level = valued.get("log")
+    if level is not None and level.lower() not in LOG_LEVELS:
+        raise ConfigError(
+            f"--log {level!r} is not a logging level",
+            hint=did_you_mean(level.lower(), LOG_LEVELS, "use one of"),
+        )
+    return Options(
+        valued.get("profile"),
+        valued.get("entry"),
+        env,
+        tuple(rest),
+        _engine(engine) if engine is not None else None,
+        tuple(partially),
+        skip_upstream,
+        level.lower() if level is not None else None,
+        valued.get("log_file"),
+    )
+
+
+#: Options of ``nbrules build`` that take a value → their field.
+_VALUED = {
+    "--profile": "profile",
+    "--entry-point": "entry",
+    "-e": "entry",
+    "--engine": "engine",
+    "--partially": "partially",
+    "--log": "log",
+    "--log-file": "log_file",
+}
+#: Ploomber's ``--log`` levels → Snakemake's verbosity.
+LOG_LEVELS = {
+    "debug": ("--verbose",),
+    "info": (),
+    "warning": ("--quiet", "progress", "rules", "reason", "host"),
+    "error": ("--quiet", "progress", "rules", "reason", "host"),
+    "critical": ("--quiet", "progress", "rules", "reason", "host"),
+}
 
 
 def _engine(value: str) -> str:
@@ -302,7 +359,23 @@ def config_defaults(config: dict[str, Any], project: Project) -> None:
 def snakemake_args(options: Options, project: Project, profile: Profile) -> list[str]:
     """Snakemake's command line: targets as rule names, a default for --cores."""
     names = {t.name: graph.rule_name(t.name) for t in project.tasks or []}
-    args = [names.get(arg, arg) for arg in options.snakemake]
+    args = [names.get(arg, arg) for arg in [*options.snakemake, *options.partially]]
+    for task in options.partially:
+        if project.tasks is not None and task not in names:
+            raise ConfigError(
+                f"--partially {task}: no such task",
+                hint=did_you_mean(task, names, "tasks"),
+            )
+    if options.skip_upstream:
+        targets = [names[a] for a in [*options.snakemake, *options.partially] if a in names]
+        if not targets:
+            raise ConfigError(
+                "--skip-upstream needs the tasks to run",
+                hint="nbrules build --partially TASK --skip-upstream",
+            )
+        args += ["--allowed-rules", *targets]
+    if options.log_level is not None:
+        args += LOG_LEVELS[options.log_level]
     if profile.snakemake is not None:
         args = ["--profile", str(profile.snakemake), *args]
     if not commandline.sets_cores(args, profile.snakemake):
@@ -341,13 +414,15 @@ def run(
     os.environ[ENV_VAR] = Request(**{**asdict(req), "quiet": True}).to_json()
     if options.engine is not None:
         os.environ[ENV_ENGINE] = options.engine
+    log_file = Path(cwd or Path.cwd(), options.log_file) if options.log_file else None
     os.chdir(req.root)
     logs = Path(req.root, LOGS)
     before = {log: log.stat().st_mtime_ns for log in logs.glob("*.log")}
-    code = snakemake([*snakefile_args(project), *args])
-    if code and project.spec is not None:
-        for failure in failures(logs, before):
-            print(f"nbrules build: failed: {failure}", file=sys.stderr)
+    with tee(log_file) if log_file is not None else nullcontext():
+        code = snakemake([*snakefile_args(project), *args])
+        if code and project.spec is not None:
+            for failure in failures(logs, before):
+                print(f"nbrules build: failed: {failure}", file=sys.stderr)
     return code
 
 

@@ -87,3 +87,31 @@ def test_a_failing_dotted_path_is_a_located_error(tmp_path: Path) -> None:
     assert ("pipeline.yaml:8: grid.alpha: settings::alphas() raised ZeroDivisionError"
             in done.stderr), done.stderr[-3000:]
     assert not (project / "kernel-runs.txt").exists()
+
+
+def test_partially_skip_upstream_and_log_file_as_in_ploomber(tmp_path: Path) -> None:
+    project = copy("ploomber-basic", tmp_path)
+    assert executed(project, "--partially", "squares", "--log-file", "logs/build.log") == [
+        "get", "squares"]
+    log = (project / "logs" / "build.log").read_text()
+    assert "rule squares:" in log and "Finished job" in log  # Snakemake's own lines
+
+    assert executed(project) == ["cube", "report"]
+
+    edit(project / "square.py", "n * n", "n * n + 1")  # squares is now out of date
+    edit(project / "report.py", 'print(f"TOTALS', 'print(f"SUMS')  # and so is report
+    assert executed(project, "--partially", "report", "--skip-upstream") == ["report"]
+    assert (project / "output" / "squares.txt").read_text().split()[:2] == ["0", "1"]
+
+    assert executed(project, "--partially", "report", "--log", "warning") == [
+        "report", "squares"]
+    assert (project / "output" / "squares.txt").read_text().split()[:2] == ["1", "2"]
+
+
+def test_skip_upstream_with_a_missing_upstream_product_fails_clearly(tmp_path: Path) -> None:
+    project = copy("ploomber-basic", tmp_path)
+    done = nbrules_build(project, "--partially", "squares", "--skip-upstream")
+    assert done.returncode == 1
+    assert "output/numbers.txt" in done.stderr and "Missing input files" in done.stderr, (
+        done.stderr[-3000:])
+    assert not (project / "kernel-runs.txt").exists()

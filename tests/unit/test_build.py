@@ -161,3 +161,25 @@ def test_engine_option_is_taken_and_checked() -> None:
     with pytest.raises(ConfigError, match="--engine 'inproc' is not an engine") as caught:
         build.parse(["--engine", "inproc"])
     assert "did you mean 'inprocess'" in caught.value.render()
+
+
+def test_ploomber_partially_skip_upstream_and_log_flags(tmp_path: Path) -> None:
+    make(tmp_path, {})
+    assert args_for(tmp_path, "--partially", "get-data", "--skip-upstream", "--log", "DEBUG") == [
+        "--rerun-incomplete", "--cores", "1", "get_data", "--allowed-rules", "get_data",
+        "--verbose"]
+    assert args_for(tmp_path, "get-data", "--skip-upstream", "--log=warning")[-7:] == [
+        "--allowed-rules", "get_data", "--quiet", "progress", "rules", "reason", "host"]
+    options = build.parse(["--log-file", "build.log", "-n"])
+    assert options.log_file == "build.log" and options.snakemake == ("-n",)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--partially", "get-dat"], "--partially get-dat: no such task"),
+    (["--skip-upstream"], "--skip-upstream needs the tasks to run"),
+    (["--log", "loud"], "--log 'loud' is not a logging level"),
+])
+def test_ploomber_flag_errors(tmp_path: Path, argv: list[str], message: str) -> None:
+    make(tmp_path, {})
+    with pytest.raises(ConfigError, match=message):
+        args_for(tmp_path, *argv)
