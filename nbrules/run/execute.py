@@ -8,9 +8,12 @@ traceback, and the partial executed notebook is kept beside the job's log.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +41,7 @@ from .scripts import run_function, run_shell
 
 if TYPE_CHECKING:
     import nbformat
+    from nbconvert import HTMLExporter
 
 THREAD_VARS = (
     "OMP_NUM_THREADS",
@@ -83,8 +87,12 @@ def run(
         output=str(executed.relative_to(cwd)),
         parameters=injected_values(spec, cwd),
     )
+    warming = None
     if engine is None or isinstance(engine, str):
-        engine = start_engine(engine or DEFAULT_ENGINE, request)
+        name = engine or DEFAULT_ENGINE
+        engine = start_engine(name, request)
+        if name == "kernel" and RENDERED in products:
+            warming = _warm_html_exporter()
     source = cwd / spec.source
     text = source.read_text(encoding="utf-8")
     nb = inject(read_notebook(source, text), injected_source(spec, cwd), source)
@@ -118,6 +126,8 @@ def run(
         _remove(products.values())
         raise
     seconds = time.perf_counter() - start
+    if warming is not None:
+        warming.join()
     write_notebook(nb, executed)
     if RENDERED in products:  # the executed notebook as HTML, for Snakemake's report
         write_notebook(nb, products[RENDERED])
@@ -203,17 +213,38 @@ def failed_notebook_path(spec: JobSpec, cwd: Path) -> Path:
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
     """``.html`` → rendered with nbconvert (figures embedded); else ``.ipynb`` JSON."""
     if path.suffix.lower() in (".html", ".htm"):
-        from nbconvert import HTMLExporter
-
-        _find_nbconvert_data()
-        exporter = HTMLExporter(embed_images=True)  # type: ignore[no-untyped-call]
-        body, _ = exporter.from_notebook_node(nb)
+        body, _ = _html_exporter().from_notebook_node(nb)
         atomic_write_text(path, body)
     else:
         import nbformat
 
         text: str = nbformat.writes(nb)
         atomic_write_bytes(path, text.encode("utf-8"))
+
+
+@functools.cache
+def _html_exporter() -> HTMLExporter:
+    """One exporter per job process: its first rendering compiles the templates (≈0.2 s)."""
+    from nbconvert import HTMLExporter
+
+    _find_nbconvert_data()
+    return HTMLExporter(embed_images=True)  # type: ignore[no-untyped-call]
+
+
+def _warm_html_exporter() -> threading.Thread:
+    """Import nbconvert and render an empty notebook in the background: while a kernel
+    runs the cells this process only waits, so the ≈0.4 s of imports and template
+    compilation the HTML rendering costs on its first use overlap with the kernel."""
+
+    def warm() -> None:
+        import nbformat
+
+        with contextlib.suppress(Exception):  # the real rendering reports any problem
+            _html_exporter().from_notebook_node(nbformat.v4.new_notebook())
+
+    thread = threading.Thread(target=warm, name="nbrules-warm-html", daemon=True)
+    thread.start()
+    return thread
 
 
 def _find_nbconvert_data() -> None:
