@@ -77,6 +77,8 @@ class KeyParts:
     inputs: Mapping[str, str]
     packages: Mapping[str, str] | None = None
     checks: Sequence[Mapping[str, Any]] = ()
+    #: nbconvert options of the HTML rendering (``exclude_input``…): other HTML bytes.
+    render: Mapping[str, bool] | None = None
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -93,6 +95,8 @@ class KeyParts:
             doc["packages"] = dict(self.packages)
         if self.checks:
             doc["checks"] = [canonical_value(dict(check)) for check in self.checks]
+        if self.render:
+            doc["render"] = dict(sorted(self.render.items()))
         return doc
 
     def canonical(self) -> bytes:
@@ -110,6 +114,7 @@ _SCALARS = (
     ("kernel", "kernel changed"),
     ("single", "product shape changed"),
     ("checks", "checks changed"),
+    ("render", "HTML rendering options changed"),
 )
 _MAPPINGS = (
     ("params", "params changed"),

@@ -83,6 +83,8 @@ class Task:
     #: module ``source`` (``function`` is its dotted path), or a ``shell`` script.
     kind: str = "notebook"
     function: str = ""
+    #: nbconvert options for the products rendered as HTML (see ``JobSpec.render``).
+    render: Mapping[str, bool] = field(default_factory=dict)
 
     #: Product key → the file line of its ``"key": "path"`` entry in a dict literal.
     product_lines: Mapping[str, int] = field(default_factory=dict)

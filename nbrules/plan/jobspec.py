@@ -61,6 +61,9 @@ class JobSpec:
     #: ``Task.kind`` and ``Task.function``: a notebook, a Python function, a shell script.
     kind: str = "notebook"
     function: str = ""
+    #: nbconvert options for products rendered as HTML (Ploomber's
+    #: ``nbconvert_export_kwargs``, e.g. ``{"exclude_input": true}``).
+    render: dict[str, bool] = field(default_factory=dict)
 
     def to_json_dict(self) -> dict[str, Any]:
         # Shallow: the values are JSON data already (asdict's deep copy costs ~1 ms
@@ -295,6 +298,7 @@ def job_spec(
         checks=[check.to_json() for check in task.checks],
         kind=task.kind,
         function=task.function,
+        render=dict(task.render),
     )
 
 

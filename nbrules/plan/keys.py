@@ -33,6 +33,7 @@ def spec_key_parts(
         inputs=inputs,
         packages=packages,
         checks=spec.checks,
+        render=spec.render,
     )
 
 

@@ -25,6 +25,18 @@ HONOURED_TASK = (
     "product_class",
     "nb_product_key",
     "on_finish",
+    "nbconvert_export_kwargs",
+)
+#: nbconvert's switches for what an HTML rendering leaves out (TemplateExporter traits).
+EXPORT_FLAGS = (
+    "exclude_input",
+    "exclude_output",
+    "exclude_input_prompt",
+    "exclude_output_prompt",
+    "exclude_markdown",
+    "exclude_code_cell",
+    "exclude_raw",
+    "exclude_unknown",
 )
 HOOKS = "hooks are not run: put that code in a notebook (a downstream task if it needs products)"
 SERIALIZERS = (
@@ -47,7 +59,6 @@ WARNED_TASK = {
     "static_analysis": "nbrules injects every params value without checking it against "
     "the parameters cell",
     "nbconvert_exporter_name": _NB_OUT,
-    "nbconvert_export_kwargs": _NB_OUT,
     "local_execution": "kernels always run in the project folder (where pipeline.yaml is)",
     "on_render": HOOKS,
     "on_failure": HOOKS,

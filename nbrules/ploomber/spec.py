@@ -279,6 +279,8 @@ def _tasks(drafts: list[Draft]) -> Iterator[Task]:
             task = replace(task, checks=(*task.checks, *draft.checks))
         if draft.kind != "notebook":
             task = replace(task, kind=draft.kind, function=draft.function)
+        if draft.render:
+            task = replace(task, render=draft.render)
         groups = {name: group for name, group in upstream.items() if group is not None}
         yield replace(task, groups=groups) if groups else task
 

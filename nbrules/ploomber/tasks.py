@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -27,7 +27,7 @@ from ..common.yaml import YamlMap, line_of
 from ..plan.checks import Check, call_target
 from ..plan.declarations import NB_KEY, ParametersCell, read_parameters_cell
 from . import dotted
-from .keys import HONOURED_TASK, SQL_HINT, WARNED_TASK, Warnings, check_keys
+from .keys import EXPORT_FLAGS, HONOURED_TASK, SQL_HINT, WARNED_TASK, Warnings, check_keys
 from .sources import Source, function_source
 
 _REFUSED_SUFFIX = {
@@ -75,6 +75,8 @@ class Draft:
     checks: tuple[Check, ...] = ()
     kind: str = "notebook"
     function: str = ""
+    #: ``nbconvert_export_kwargs`` nbrules applies to an HTML executed notebook.
+    render: Mapping[str, bool] = field(default_factory=dict)
 
 
 def entry_drafts(
@@ -106,10 +108,40 @@ def entry_drafts(
         line = line_of(entry, "source")
         drafts = [Draft(name, rel_source, cell, product, params, upstream, where, line)]
     hooks = _on_finish(entry, where)
+    render = _export_kwargs(entry, where, warnings)
     return [
-        replace(draft, checks=hooks or draft.checks, kind=kind, function=found.function)
+        replace(
+            draft, checks=hooks or draft.checks, kind=kind, function=found.function, render=render
+        )
         for draft in drafts
     ]
+
+
+def _export_kwargs(entry: Mapping[str, Any], where: Path, warnings: Warnings) -> dict[str, bool]:
+    """The ``nbconvert_export_kwargs`` nbrules honours (``exclude_input``…); others warn."""
+    value = entry.get("nbconvert_export_kwargs")
+    line = line_of(entry, "nbconvert_export_kwargs")
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"nbconvert_export_kwargs must be a mapping, got {value!r}",
+            path=where,
+            line=line,
+            hint="nbconvert_export_kwargs: {exclude_input: true}",
+        )
+    honoured = {}
+    for key, flag in value.items():
+        if key in EXPORT_FLAGS and isinstance(flag, bool):
+            honoured[str(key)] = flag
+        else:
+            warnings.add(
+                f"nbconvert_export_kwargs.{key}",
+                f"only the HTML flags {', '.join(EXPORT_FLAGS)} (true/false) are applied",
+                where,
+                line_of(value, key, line),
+            )
+    return honoured
 
 
 def _on_finish(entry: Mapping[str, Any], where: Path) -> tuple[Check, ...]:

@@ -128,9 +128,9 @@ def run(
     seconds = time.perf_counter() - start
     if warming is not None:
         warming.join()
-    write_notebook(nb, executed)
+    write_notebook(nb, executed, spec.render)
     if RENDERED in products:  # the executed notebook as HTML, for Snakemake's report
-        write_notebook(nb, products[RENDERED])
+        write_notebook(nb, products[RENDERED], spec.render)
     _check_products(spec, products)
     if spec.checks:
         _run_checks(spec, cwd, request.env, nb, [*products.values(), executed])
@@ -210,10 +210,13 @@ def failed_notebook_path(spec: JobSpec, cwd: Path) -> Path:
     return cwd / Path(spec.log).with_suffix(".failed.ipynb")
 
 
-def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
-    """``.html`` → rendered with nbconvert (figures embedded); else ``.ipynb`` JSON."""
+def write_notebook(
+    nb: nbformat.NotebookNode, path: Path, render: Mapping[str, bool] | None = None
+) -> None:
+    """``.html`` → rendered with nbconvert (figures embedded, ``render`` options such as
+    ``exclude_input``); else ``.ipynb`` JSON."""
     if path.suffix.lower() in (".html", ".htm"):
-        body, _ = _html_exporter().from_notebook_node(nb)
+        body, _ = _html_exporter(tuple(sorted((render or {}).items()))).from_notebook_node(nb)
         atomic_write_text(path, body)
     else:
         import nbformat
@@ -223,12 +226,12 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
 
 
 @functools.cache
-def _html_exporter() -> HTMLExporter:
+def _html_exporter(options: tuple[tuple[str, bool], ...] = ()) -> HTMLExporter:
     """One exporter per job process: its first rendering compiles the templates (≈0.2 s)."""
     from nbconvert import HTMLExporter
 
     _find_nbconvert_data()
-    return HTMLExporter(embed_images=True)  # type: ignore[no-untyped-call]
+    return HTMLExporter(embed_images=True, **dict(options))  # type: ignore[no-untyped-call]
 
 
 def _warm_html_exporter() -> threading.Thread:

@@ -115,3 +115,22 @@ def test_skip_upstream_with_a_missing_upstream_product_fails_clearly(tmp_path: P
     assert "output/numbers.txt" in done.stderr and "Missing input files" in done.stderr, (
         done.stderr[-3000:])
     assert not (project / "kernel-runs.txt").exists()
+
+
+def test_exclude_input_hides_the_code_of_the_html_and_is_part_of_the_key(tmp_path: Path) -> None:
+    project = copy("ploomber-exclude-input", tmp_path)
+    assert executed(project) == ["details", "summary"]
+    summary = (project / "output" / "summary.html").read_text()
+    details = (project / "output" / "details.html").read_text()
+    assert "RESULT 45" in summary and "secret_sauce" not in summary  # output, no code
+    assert "RESULT 10" in details and "visible_code" in details
+    assert executed(project) == []
+
+    spec = project / "pipeline.yaml"
+    edit(spec, "exclude_input: true", "exclude_input: false")
+    assert executed(project) == ["summary"]
+    assert "secret_sauce" in (project / "output" / "summary.html").read_text()
+
+    edit(spec, "exclude_input: false", "exclude_input: true")
+    assert executed(project) == []  # revert: restored
+    assert "secret_sauce" not in (project / "output" / "summary.html").read_text()
