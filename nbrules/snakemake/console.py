@@ -74,6 +74,7 @@ _REASONS = (
 _POLL = 0.5  # seconds between looks at the progress files
 _QUIET_PROGRESS = 2.0  # seconds between two counter lines of one notebook (not a terminal)
 _TARGET_RULE = "notebooks"
+_NOTHING_TO_DO = "Nothing to be done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +190,9 @@ class LogHandler(LogHandlerBase):
             self._job_finished(getattr(record, "job_id", None))
         elif event == LogEvent.JOB_ERROR:
             self._job_error(record)
-        elif record.levelno >= logging.WARNING and self.default is None:
+        elif self.default is None and (
+            record.levelno >= logging.WARNING or _NOTHING_TO_DO in str(record.msg)
+        ):
             self._message(record)
 
     def _message(self, record: logging.LogRecord) -> None:
@@ -209,8 +212,11 @@ class LogHandler(LogHandlerBase):
             return
         self.tally.scheduled.add(rule)
         reason = readable_reason(str(getattr(record, "reason", "")))
-        verb = "would run" if self.dryrun else "▶"
-        self._print(f"{verb} {notebook.task:<{_width()}} {reason}")
+        if self.dryrun:  # what it would write, as Snakemake's own dry run shows
+            outputs = ", ".join(getattr(record, "output", None) or [])
+            self._print(f"would run {notebook.task:<{_width()}} {reason} → {outputs}")
+        else:
+            self._print(f"▶ {notebook.task:<{_width()}} {reason}")
 
     def _job_finished(self, jobid: object) -> None:
         job = self.jobs.get(int(jobid)) if isinstance(jobid, int) else None
