@@ -75,6 +75,7 @@ _POLL = 0.5  # seconds between looks at the progress files
 _QUIET_PROGRESS = 2.0  # seconds between two counter lines of one notebook (not a terminal)
 _TARGET_RULE = "notebooks"
 _NOTHING_TO_DO = "Nothing to be done"
+_FRAME = re.compile(r'^\s+File ".*", line \d+, in ')
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +154,7 @@ class LogHandler(LogHandlerBase):
         self.out_lock = threading.Lock()
         self.status = ""  # the counter line a terminal shows under the others
         self.closed = False
+        self.errors = 0
         self.stop = threading.Event()
         self.default: logging.Formatter | None = None
         if self.common_settings.verbose:
@@ -197,7 +199,10 @@ class LogHandler(LogHandlerBase):
 
     def _message(self, record: logging.LogRecord) -> None:
         text = str(record.getMessage() if record.msg is not None else "").strip()
+        # Snakemake's frames inside nbrules' own .smk: the located message says it all
+        text = "\n".join(line for line in text.splitlines() if not _FRAME.match(line))
         if text and not (self.jobs and _is_job_failure_noise(text)):
+            self.errors += record.levelno >= logging.ERROR
             self._print(text)  # else: the failed job's own JOB_ERROR record says it better
 
     def _job_info(self, record: logging.LogRecord) -> None:
@@ -264,6 +269,9 @@ class LogHandler(LogHandlerBase):
             self.closed = True
         self.stop.set()
         self.ticker.join(timeout=2 * _POLL)
+        if self.errors and not self.jobs:
+            super().close()  # stopped before any job (a located parse error): it stays last
+            return
         self._print(self._summary())
         for failure in self.tally.failures:
             self._print(failure)

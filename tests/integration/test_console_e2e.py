@@ -88,3 +88,15 @@ def test_without_the_logger_snakemake_prints_its_own_output(tmp_path: Path) -> N
     assert done.returncode == 1
     assert "Error in rule fails:" in done.stderr
     assert "nbrules: notebooks/fails.py:19: ZeroDivisionError" in done.stderr
+
+
+def test_a_parse_error_stays_the_last_thing_printed(tmp_path: Path) -> None:
+    project = project_with_profile("chain", tmp_path)
+    source = project / "notebooks" / "make-numbers.py"
+    source.write_text(source.read_text().replace("count = 5", "count = = 5"))
+    done = snakemake(project)
+    assert done.returncode == 1
+    lines = done.stderr.rstrip().splitlines()
+    assert lines[-2:] == ["notebooks/make-numbers.py:7: syntax error in parameters cell: "
+                          "invalid syntax",
+                          "hint: the parameters cell must be plain Python assignments"]
