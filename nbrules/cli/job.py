@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..common.errors import ConfigError, NbrulesError
 from ..plan.interpreter import kernel_interpreter
 from ..plan.jobspec import JobSpec, read_spec_file
-from ..plan.settings import EngineChoice
+from ..plan.settings import ENV_CONSOLE, EngineChoice
 
 if TYPE_CHECKING:
     from ..run.execute import RunResult
@@ -78,8 +79,10 @@ def history_path(log: Path) -> Path:
 
 def log_line(spec: JobSpec, line: str) -> None:
     """One line to stderr (Snakemake shows it), to the job's log file (Snakemake empties
-    it before each job) and, stamped with the time, to the notebook's history log."""
-    print(line, file=sys.stderr, flush=True)
+    it before each job) and, stamped with the time, to the notebook's history log. Under
+    nbrules' Snakemake logger (``$NBRULES_CONSOLE``) the console shows it, not the job."""
+    if not os.environ.get(ENV_CONSOLE):
+        print(line, file=sys.stderr, flush=True)
     log = Path(spec.log)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     for path, text in ((log, line), (history_path(log), f"{stamp} {line}")):

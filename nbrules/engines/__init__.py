@@ -59,6 +59,9 @@ class EngineRequest:
     source: str = ""
     output: str = ""
     parameters: Mapping[str, object] = field(default_factory=dict)
+    #: A small file the engine keeps at ``<cells done>/<cells>`` while it runs, for a
+    #: console to show (nbrules' Snakemake logger); ``None``: no progress file.
+    progress: Path | None = None
 
 
 class Engine(Protocol):

@@ -17,6 +17,8 @@ Papermill imports its engine entry points half-way through importing
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from papermill.engines import NotebookExecutionManager, papermill_engines
@@ -85,12 +87,12 @@ class PapermillEngine:
             launched.handed_over()
             extra["kernel_manager"] = launched.manager
         try:
-            with contextlib.chdir(request.cwd):
+            with contextlib.chdir(request.cwd), _progress(request.progress) as progress_bar:
                 papermill_engines.execute_notebook_with_engine(
                     self.name,
                     nb,
                     kernel_name=request.kernel,
-                    progress_bar=False,
+                    progress_bar=progress_bar,
                     autosave_cell_every=0,
                     kernel_env=dict(request.env),
                     kernel_stderr=str(request.log) if request.log is not None else None,
@@ -99,6 +101,35 @@ class PapermillEngine:
         finally:
             if launched is not None:
                 launched.close()
+
+
+@contextlib.contextmanager
+def _progress(path: Path | None) -> Iterator[dict[str, object] | bool]:
+    """Papermill's per-cell progress bar, written as ``done/total`` to ``path``."""
+    if path is None:
+        yield False
+        return
+    try:
+        yield {"file": _ProgressFile(path), "bar_format": "{n}/{total}", "mininterval": 0}
+    finally:
+        path.unlink(missing_ok=True)
+
+
+class _ProgressFile:
+    """What tqdm writes (``\r3/12``), kept as the file's whole content."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, text: str) -> int:
+        count = text.strip("\r\n ")
+        if count:
+            with contextlib.suppress(OSError):  # progress is a courtesy, never a failure
+                self.path.write_text(count, encoding="utf-8")
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 def _started(nb: nbformat.NotebookNode) -> bool:

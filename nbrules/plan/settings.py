@@ -168,6 +168,8 @@ class EngineChoice:
 
 #: The notebooks a build forces, for its jobs (JSON of :class:`Force`).
 ENV_FORCE = "NBRULES_FORCE"
+#: Set by nbrules' Snakemake logger: jobs keep their lines to their logs, off the console.
+ENV_CONSOLE = "NBRULES_CONSOLE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,7 @@ def run(
         source=spec.source,
         output=str(executed.relative_to(cwd)),
         parameters=injected_values(spec, cwd),
+        progress=progress_path(spec, cwd),
     )
     warming = None
     if engine is None or isinstance(engine, str):
@@ -204,6 +205,11 @@ def executed_notebook_path(spec: JobSpec, cwd: Path) -> Path:
 def kernel_log_path(spec: JobSpec, cwd: Path) -> Path:
     """The kernel process's own stderr, beside the job's one-line log."""
     return cwd / Path(spec.log).with_suffix(".kernel.log")
+
+
+def progress_path(spec: JobSpec, cwd: Path) -> Path:
+    """``<cells done>/<cells>`` while the notebook runs (read by nbrules' console)."""
+    return cwd / Path(spec.log).with_suffix(".progress")
 
 
 def failed_notebook_path(spec: JobSpec, cwd: Path) -> Path:

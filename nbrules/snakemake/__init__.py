@@ -91,6 +91,9 @@ def rules_for(workflow: Any, config: Mapping[str, Any]) -> list[RuleSpec]:
         # A job whose cache key is already in the store runs locally: on a cluster, a
         # mere restore is never submitted.
         specs = mark_cache_hits(specs, s, cwd, force)
+        from . import console  # what the logger plugin's summary counts
+
+        console.declare({spec.name: console.Notebook(spec.task, spec.job.source) for spec in specs})
     return specs
 
 
