@@ -166,7 +166,7 @@ PARSE_ERRORS = {
         "hint: did you mean 'get-data'?",
     ),
     "duplicate-product": (
-        "notebooks/second.py:3: product 'data/./out.txt' is also declared by 'first' "
+        "notebooks/second.py:5: product 'data/./out.txt' is also declared by 'first' "
         "(notebooks/first.py)",
         "hint: give every notebook its own product paths",
     ),
