@@ -8,36 +8,22 @@ build are exactly the kernels that build started.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
+import projectlib
 import pytest
+from projectlib import PROJECTS, copy
 
-PROJECTS = Path(__file__).resolve().parents[1] / "projects"
-IGNORE = shutil.ignore_patterns(".snakemake", ".nbrules", "output", "products", "results",
-                                "kernel-runs.txt", "__pycache__")
 MARK = "from-the-build-environment"
 BASIC_OUTPUTS = {"cube.ipynb", "cubes.txt", "get.ipynb", "info.json", "numbers.txt",
                  "report.html", "squares.ipynb", "squares.txt"}
 
 
-def copy(name: str, dest: Path) -> Path:
-    target = dest / name
-    shutil.copytree(PROJECTS / name, target, ignore=IGNORE)
-    return target
-
-
 def nbrules_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NBRULES_FIXTURE_MARK": MARK, "PYTHONUNBUFFERED": "1"}
-    env.pop("NBRULES_CACHE", None)  # each copy keeps its own .nbrules/cache
-    env.pop("NBRULES_BUILD", None)
-    return subprocess.run([sys.executable, "-m", "nbrules", "build", *args], cwd=project,
-                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    return projectlib.nbrules_build(project, *args, env={"NBRULES_FIXTURE_MARK": MARK})
 
 
 def kernels(project: Path, *args: str) -> list[str]:

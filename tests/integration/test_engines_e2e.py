@@ -11,7 +11,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from test_build_e2e import copy, kernels, nbrules_build
+from projectlib import copy
+from test_build_e2e import kernels, nbrules_build
 
 pytestmark = pytest.mark.slow
 DATA = ("cubes.txt", "info.json", "numbers.txt", "squares.txt")

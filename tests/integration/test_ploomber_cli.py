@@ -7,44 +7,13 @@ lines after a build are exactly what that build executed (a restore adds none).
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from projectlib import copy, executed, nbrules_build
 
 pytestmark = pytest.mark.slow
-PROJECTS = Path(__file__).resolve().parents[1] / "projects"
-IGNORE = shutil.ignore_patterns(".snakemake", ".nbrules", "output", "out", "kernel-runs.txt",
-                                "__pycache__")
-
-
-def copy(name: str, dest: Path) -> Path:
-    target = dest / name
-    shutil.copytree(PROJECTS / name, target, ignore=IGNORE)
-    return target
-
-
-def nbrules_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("NBRULES_CACHE", None)
-    env.pop("NBRULES_BUILD", None)
-    return subprocess.run([sys.executable, "-m", "nbrules", "build", "--cores", "1", *args],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
-
-
-def executed(project: Path, *args: str) -> list[str]:
-    """Build; what executed (sorted). Fails on a failed build."""
-    runs = project / "kernel-runs.txt"
-    seen = runs.read_text().splitlines() if runs.exists() else []
-    done = nbrules_build(project, *args)
-    assert done.returncode == 0, done.stderr[-5000:]
-    now = runs.read_text().splitlines() if runs.exists() else []
-    return sorted(now[len(seen):])
 
 
 def edit(path: Path, old: str, new: str) -> None:

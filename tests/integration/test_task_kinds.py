@@ -17,36 +17,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from projectlib import IGNORE, PROJECTS, copy, executed, nbrules_build
 
 pytestmark = pytest.mark.slow
-PROJECTS = Path(__file__).resolve().parents[1] / "projects"
-IGNORE = shutil.ignore_patterns(".snakemake", ".nbrules", "output", "results", "logs", "*-runs.txt",
-                                "__pycache__")
-
-
-def copy(name: str, dest: Path) -> Path:
-    target = dest / name
-    shutil.copytree(PROJECTS / name, target, ignore=IGNORE)
-    return target
-
-
-def nbrules_build(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("NBRULES_CACHE", None)  # each copy keeps its own .nbrules/cache
-    env.pop("NBRULES_BUILD", None)
-    return subprocess.run([sys.executable, "-m", "nbrules", "build", "--cores", "1", *args],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=300,
-                          check=False)
 
 
 def kernels(project: Path) -> list[str]:
-    """Build; the tasks that executed (sorted). Fails on a failed build."""
-    runs = project / "kernel-runs.txt"
-    seen = runs.read_text().splitlines() if runs.exists() else []
-    done = nbrules_build(project)
-    assert done.returncode == 0, done.stderr[-5000:]
-    now = runs.read_text().splitlines() if runs.exists() else []
-    return sorted(now[len(seen):])
+    return executed(project)
 
 
 def snapshot(project: Path) -> dict[str, bytes]:
