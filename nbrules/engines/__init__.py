@@ -37,6 +37,8 @@ from ..plan.settings import DEFAULT_ENGINE, ENGINE_NAMES
 if TYPE_CHECKING:
     import nbformat
 
+    from .launch import Launched
+
 __all__ = ["DEFAULT_ENGINE", "ENGINES", "CellFailure", "Engine", "EngineRequest", "KernelFailure"]
 
 #: nbrules' engine names (config ``engine:``) → their papermill engine names.
@@ -120,26 +122,25 @@ def start_engine(name: str, request: EngineRequest) -> Engine:
     engine launches its kernel (:mod:`.launch`), which boots while papermill is imported
     and the notebook is read and prepared. A kernel that cannot launch here is left to
     the engine, which reports it as usual."""
+    if name not in ENGINES:
+        raise KeyError(name)
     launched = None
     if name == "kernel":
         from .launch import Launched
 
         with contextlib.suppress(Exception):
             launched = Launched.start(request)
+    return get_engine(name, launched)
+
+
+def get_engine(name: str, launched: Launched | None = None) -> Engine:
+    """The engine called ``name`` (a key of :data:`ENGINES`), given a kernel ``launched``
+    for it already, if any."""
     from .managed import PapermillEngine
 
     if name not in ENGINES:
         raise KeyError(name)
     return PapermillEngine(ENGINES[name], launched)
-
-
-def get_engine(name: str) -> Engine:
-    """The engine called ``name`` (a key of :data:`ENGINES`)."""
-    from .managed import PapermillEngine
-
-    if name not in ENGINES:
-        raise KeyError(name)
-    return PapermillEngine(ENGINES[name])
 
 
 def mark_failure(nb: nbformat.NotebookNode, index: int) -> None:

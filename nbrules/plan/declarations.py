@@ -364,9 +364,10 @@ def discover(folder: Path, memo: DiscoveryMemo | None = None) -> list[Task]:
             hint="set config key nbrules: {notebooks: <folder>} relative to the Snakefile",
         )
     # Hidden files include editor locks such as emacs' dangling ``.#clean.py`` symlinks.
-    scripts = {p.stem for p in folder.glob("*.py")}
+    scripts = list(folder.glob("*.py"))
+    stems = {p.stem for p in scripts}
     # An .ipynb paired with a .py script (jupytext pairing) is the same notebook: the .py leads.
-    found = [*folder.glob("*.py"), *(p for p in folder.glob("*.ipynb") if p.stem not in scripts)]
+    found = [*scripts, *(p for p in folder.glob("*.ipynb") if p.stem not in stems)]
     sources = [p for p in sorted(found) if p.is_file() and not p.name.startswith(".")]
     tasks = (read_declaration(path, memo=memo) for path in sources)
     return [task for task in tasks if task is not None]

@@ -33,6 +33,12 @@ from .settings import Settings
 JOBS_DIR = ".nbrules/jobs"
 
 
+def progress_file(log: str | Path) -> Path:
+    """``<notebook>.progress`` beside a job's log: ``<cells done>/<cells>`` while the
+    notebook runs (the engine writes it, nbrules' Snakemake logger reads it)."""
+    return Path(log).with_suffix(".progress")
+
+
 @dataclass(frozen=True, slots=True)
 class JobSpec:
     """Everything a job needs to run one notebook; JSON-serialisable.

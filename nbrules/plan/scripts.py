@@ -44,17 +44,6 @@ class FunctionDef:
     parameters: tuple[str, ...]
 
 
-def module_file(module: str, roots: list[Path]) -> Path | None:
-    """The file of dotted ``module`` under the first root that has it."""
-    parts = module.split(".")
-    for root in roots:
-        base = root.joinpath(*parts)
-        for path in (base.with_suffix(".py"), base / "__init__.py"):
-            if path.is_file():
-                return path
-    return None
-
-
 def find_function(path: Path, name: str, shown: Path) -> FunctionDef:
     """The top-level ``def name`` of the module at ``path`` (``shown`` in messages)."""
     tree = parse_python(path.read_text(encoding="utf-8"), shown, 1)

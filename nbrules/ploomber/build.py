@@ -62,7 +62,7 @@ from ..common.text import did_you_mean
 from ..common.yaml import merge, read_yaml
 from ..plan import graph
 from ..plan.declarations import Task
-from ..plan.settings import ENGINE_NAMES, ENV_ENGINE
+from ..plan.settings import ENGINE_NAMES, ENV_CONSOLE, ENV_ENGINE
 from ..snakemake import commandline
 from . import spec as pipeline_yaml
 from .env import Context, load_env
@@ -420,7 +420,8 @@ def run(
     before = {log: log.stat().st_mtime_ns for log in logs.glob("*.log")}
     with tee(log_file) if log_file is not None else nullcontext():
         code = snakemake([*snakefile_args(project), *args])
-        if code and project.spec is not None:
+        # nbrules' Snakemake logger (a profile's `logger:`) repeated them last already
+        if code and project.spec is not None and not os.environ.get(ENV_CONSOLE):
             for failure in failures(logs, before):
                 print(f"nbrules build: failed: {failure}", file=sys.stderr)
     return code

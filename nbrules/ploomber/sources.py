@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..common.errors import ConfigError
+from ..plan.checks import module_file
 from ..plan.declarations import ParametersCell
-from ..plan.scripts import declared_cell, find_function, module_file, script_upstream
+from ..plan.scripts import declared_cell, find_function, script_upstream
 
 
 @dataclass(frozen=True, slots=True)

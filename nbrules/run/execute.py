@@ -34,7 +34,7 @@ from ..engines import (
 )
 from ..plan.declarations import NB_KEY
 from ..plan.inject import inject, injected_source, injected_values
-from ..plan.jobspec import JobSpec
+from ..plan.jobspec import JobSpec, progress_file
 from ..plan.report import RENDERED
 from .checks import run_checks
 from .scripts import run_function, run_shell
@@ -92,7 +92,7 @@ def run(
     if engine is None or isinstance(engine, str):
         name = engine or DEFAULT_ENGINE
         engine = start_engine(name, request)
-        if name == "kernel" and RENDERED in products:
+        if name == "kernel" and (RENDERED in products or _is_html(executed)):
             warming = _warm_html_exporter()
     source = cwd / spec.source
     text = source.read_text(encoding="utf-8")
@@ -209,7 +209,7 @@ def kernel_log_path(spec: JobSpec, cwd: Path) -> Path:
 
 def progress_path(spec: JobSpec, cwd: Path) -> Path:
     """``<cells done>/<cells>`` while the notebook runs (read by nbrules' console)."""
-    return cwd / Path(spec.log).with_suffix(".progress")
+    return cwd / progress_file(spec.log)
 
 
 def failed_notebook_path(spec: JobSpec, cwd: Path) -> Path:
@@ -221,7 +221,7 @@ def write_notebook(
 ) -> None:
     """``.html`` → rendered with nbconvert (figures embedded, ``render`` options such as
     ``exclude_input``); else ``.ipynb`` JSON."""
-    if path.suffix.lower() in (".html", ".htm"):
+    if _is_html(path):
         body, _ = _html_exporter(tuple(sorted((render or {}).items()))).from_notebook_node(nb)
         atomic_write_text(path, body)
     else:
@@ -229,6 +229,10 @@ def write_notebook(
 
         text: str = nbformat.writes(nb)
         atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _is_html(path: Path) -> bool:
+    return path.suffix.lower() in (".html", ".htm")
 
 
 @functools.cache

@@ -43,6 +43,7 @@ from typing import IO
 from snakemake_interface_logger_plugins.base import LogHandlerBase
 from snakemake_interface_logger_plugins.common import LogEvent
 
+from ..plan.jobspec import progress_file
 from ..plan.settings import ENV_CONSOLE
 
 #: The job line of a notebook's log: task, hit/miss, reason, what happened.
@@ -307,7 +308,7 @@ class LogHandler(LogHandlerBase):
     def _progress(self, job: _Job, now: float) -> str:
         if job.started is None or job.notebook is None or job.log is None:
             return ""
-        count = _read(job.log.with_suffix(".progress")).strip()
+        count = _read(progress_file(job.log)).strip()
         done, _, total = count.partition("/")
         if not (done.isdigit() and total.isdigit()):
             return ""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from nbrules.common.errors import ConfigError
+from nbrules.plan.settings import ENV_CONSOLE
 from nbrules.ploomber import build
 
 NOTEBOOK = '# %% tags=["parameters"]\nupstream = None\nproduct = None\n\n# %%\nx = 1\n'
@@ -183,3 +185,26 @@ def test_ploomber_flag_errors(tmp_path: Path, argv: list[str], message: str) -> 
     make(tmp_path, {})
     with pytest.raises(ConfigError, match=message):
         args_for(tmp_path, *argv)
+
+
+@pytest.mark.parametrize("logger", [False, True])
+def test_failures_are_repeated_last_unless_nbrules_logger_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    logger: bool,
+) -> None:
+    make(tmp_path, {})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(build.ENV_VAR, "")
+    monkeypatch.setenv(ENV_CONSOLE, "")  # restored (unset) after the test
+
+    def failing_snakemake(args: object) -> int:
+        if logger:  # what nbrules' logger plugin sets in Snakemake's (this) process
+            os.environ[ENV_CONSOLE] = "1"
+        log = tmp_path / build.LOGS / "get-data.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("nbrules: get-data.py:6: KeyError: 'x'\n")
+        return 1
+
+    assert build.run([], tmp_path, failing_snakemake) == 1
+    repeated = "nbrules build: failed: get-data.py:6: KeyError: 'x'"
+    assert (repeated in capsys.readouterr().err) is not logger
